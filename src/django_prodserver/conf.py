@@ -1,0 +1,140 @@
+"""Read ``PRODUCTION_PROCESSES`` and turn one entry into a ready backend.
+
+Everything here raises ``ProdserverError`` subclasses worded for the process concerned; the
+command and the system checks share it, so both say the same thing about the same mistake.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from django.conf import settings
+
+from . import registry
+from .backends.base import BaseServerBackend
+from .exceptions import (
+    EntryNotAMapping,
+    InvalidArgsType,
+    MissingBackendKey,
+    NoProcesses,
+    ProdserverError,
+    SettingNotAMapping,
+    UnknownEntryKey,
+    UnknownProcess,
+)
+
+SETTING = "PRODUCTION_PROCESSES"
+COMMON_KEYS = frozenset({"BACKEND", "ARGS"})
+
+
+class ProcessConfig(NamedTuple):
+    """One validated entry of ``PRODUCTION_PROCESSES``."""
+
+    name: str
+    backend: str
+    entry: Mapping[str, Any]  # the whole entry; the backend receives it as keyword arguments
+
+
+def processes_setting() -> Mapping[str, Any]:
+    """The setting itself, checked to be a non-empty mapping of names to entries."""
+    processes = getattr(settings, SETTING, None)
+    if processes is None:
+        raise NoProcesses(
+            f"{SETTING} is not set. Add it to your settings, such as "
+            f"{SETTING} = {{'web': {{'BACKEND': 'gunicorn'}}}}."
+        )
+    if not isinstance(processes, Mapping):
+        raise SettingNotAMapping(
+            f"{SETTING} must be a dict of process names to settings, "
+            f"not {type(processes).__name__}."
+        )
+    if not processes:
+        raise NoProcesses(
+            f"{SETTING} is empty. Add a process, such as {{'web': {{'BACKEND': 'gunicorn'}}}}."
+        )
+    for name in processes:
+        if not isinstance(name, str) or not name:
+            raise SettingNotAMapping(
+                f"{SETTING} has the key {name!r}; process names must be non-empty strings."
+            )
+    return processes
+
+
+def process_names() -> list[str]:
+    return list(processes_setting())
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def get_process(name: str | None = None) -> ProcessConfig:
+    """The entry for process ``name``, or the first one when no name is given."""
+    processes = processes_setting()
+    if name is None:
+        name = next(iter(processes))
+    elif name not in processes:
+        raise UnknownProcess(
+            f"There is no process {name!r} in {SETTING}.{_suggest(name, list(processes))} "
+            f"Configured processes: {', '.join(processes)}."
+        )
+    return validate_entry(name, processes[name])
+
+
+def validate_entry(name: str, entry: Any) -> ProcessConfig:
+    """Check the shape of one entry: a mapping with a BACKEND string and a usable ARGS."""
+    if not isinstance(entry, Mapping):
+        raise EntryNotAMapping(
+            f"Process {name!r}: its entry in {SETTING} must be a dict with a 'BACKEND' key, "
+            f"not {type(entry).__name__}."
+        )
+    if "BACKEND" not in entry:
+        keys = [key for key in entry if isinstance(key, str)]
+        typo = difflib.get_close_matches("BACKEND", keys, n=1, cutoff=0.6)
+        found = f" It has {typo[0]!r}: did you mean 'BACKEND'?" if typo else ""
+        raise MissingBackendKey(
+            f"Process {name!r}: its entry has no 'BACKEND' key.{found} Set 'BACKEND' to a "
+            f"backend alias such as 'gunicorn', or a dotted path to a backend class."
+        )
+    backend = entry["BACKEND"]
+    if not isinstance(backend, str) or not backend.strip():
+        raise MissingBackendKey(
+            f"Process {name!r}: 'BACKEND' must be a backend alias or a dotted path, "
+            f"not {backend!r}."
+        )
+    args = entry.get("ARGS")
+    if args is not None and not isinstance(args, (Mapping, str, list, tuple)):
+        raise InvalidArgsType(
+            f"Process {name!r}: 'ARGS' must be a dict of options, a string or a list of "
+            f"strings, not {type(args).__name__}."
+        )
+    return ProcessConfig(name, backend, entry)
+
+
+def load_backend(config: ProcessConfig) -> BaseServerBackend:
+    """Resolve the process's BACKEND and build the backend, rejecting keys it does not read."""
+    try:
+        resolved = registry.resolve(config.backend)
+    except ProdserverError as e:
+        raise e.in_process(config.name) from e.__cause__
+    backend_class = resolved.backend_class
+    allowed = COMMON_KEYS | backend_class.settings_keys
+    for key in config.entry:
+        if key not in allowed:
+            raise UnknownEntryKey(
+                f"Process {config.name!r}: unknown key {key!r} in its entry."
+                f"{_suggest(str(key), sorted(allowed))} "
+                f"Backend {config.backend!r} reads: {', '.join(sorted(allowed))}."
+            )
+    return backend_class(alias=resolved.alias, process_name=config.name, **config.entry)
+
+
+def prepare(config: ProcessConfig) -> tuple[BaseServerBackend, list[str]]:
+    """The backend for ``config`` and its validated arguments: everything short of starting."""
+    backend = load_backend(config)
+    args = backend.prep_server_args()
+    backend.check_args(args)
+    return backend, args

@@ -1,0 +1,18 @@
+import os
+import time
+
+from django.http import HttpResponse
+
+
+def hello(request):
+    return HttpResponse("Hello from testsite")
+
+
+def slow(request):
+    # A request still in flight when the server is told to stop.
+    time.sleep(float(request.GET.get("seconds", "2")))
+    return HttpResponse("slow response done")
+
+
+def pid(request):
+    return HttpResponse(str(os.getpid()))
