@@ -125,7 +125,7 @@ def discover_in(distributions: Iterable[Any]) -> Discovery:
     return Discovery(tuple(sorted(specs)), tuple(problems))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def discover() -> Discovery:
     """Every backend registered in the current environment, read once per process."""
     return discover_in(metadata.distributions())
@@ -155,8 +155,7 @@ def resolve(backend: str) -> ResolvedBackend:
     """Resolve a ``BACKEND`` string to its backend class, or raise a ``ProdserverError``."""
     if not isinstance(backend, str) or not backend.strip():
         raise BackendNotFound(
-            f"BACKEND must be a backend alias or a dotted path to a backend class, "
-            f"not {backend!r}."
+            f"BACKEND must be a backend alias or a dotted path to a backend class, not {backend!r}."
         )
     if not _is_alias(backend):
         module_name, attr = _split_target(backend)

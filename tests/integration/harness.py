@@ -6,6 +6,7 @@ its own output attached, and is killed at teardown whatever happened.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -56,7 +57,9 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
-def run_manage(directory: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_manage(
+    directory: Path, *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run a management command to completion and capture what it prints."""
     return subprocess.run(
         manage_command(directory, *args),
@@ -144,9 +147,7 @@ class ServerProcess:
 
     def kill(self) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):  # it may exit on its own meanwhile
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:  # pragma: no cover - raced with its own exit
-                pass
             self.proc.wait(timeout=10)
         self._log.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from ..exceptions import InvalidArgsType, InvalidBackendArgs
@@ -28,13 +28,18 @@ def _value_text(process: str | None, key: str, value: object) -> str:
     )
 
 
-def args_to_argv(args: ArgsSetting, process: str | None = None) -> list[str]:
+def args_to_argv(
+    args: ArgsSetting,
+    process: str | None = None,
+    negate: Callable[[str], str | None] = lambda flag: None,
+) -> list[str]:
     """Turn an ``ARGS`` setting into command-line arguments.
 
     - a string is one argument, exactly as written;
     - a list or tuple of strings is used as it is;
     - a mapping gives ``--key=value`` per item: ``True`` and ``None`` give a bare ``--key``,
-      ``False`` omits the flag, a list or tuple repeats the option once per item, numbers and
+      ``False`` gives ``negate(flag)`` (the program's ``--no-key`` form) or, where the program
+      has none, omits the flag; a list or tuple repeats the option once per item, numbers and
       paths become strings.
     """
     where = f"Process {process!r}: " if process else ""
@@ -65,7 +70,9 @@ def args_to_argv(args: ArgsSetting, process: str | None = None) -> list[str]:
             if item is True or item is None:
                 argv.append(flag)
             elif item is False:
-                continue
+                negated = negate(flag)
+                if negated:
+                    argv.append(negated)
             elif flag.startswith("--"):
                 argv.append(f"{flag}={_value_text(process, key, item)}")
             else:  # a short flag takes its value as the next argument
@@ -98,9 +105,13 @@ class BaseServerBackend:
 
     def prep_server_args(self) -> list[str]:
         """The command-line arguments ``start_server()`` is called with."""
-        return args_to_argv(self.args, self.process_name)
+        return args_to_argv(self.args, self.process_name, self.negated_flag)
 
-    def check_args(self, args: Sequence[str]) -> None:  # noqa: B027 - optional hook
+    def negated_flag(self, flag: str) -> str | None:
+        """The program's flag for ``False``, such as ``--no-access-log``; None omits the flag."""
+        return None
+
+    def check_args(self, args: Sequence[str]) -> None:
         """Raise ``InvalidBackendArgs`` if the server would reject ``args``. Starts nothing."""
 
     def start_server(self, *args: str) -> None:

@@ -82,7 +82,13 @@ class Command(BaseCommand):
     def _list_processes(self, as_json: bool) -> None:
         rows = []
         for name, entry in conf.processes_setting().items():
-            row = {"name": name, "backend": None, "kind": None, "status": "ok", "detail": ""}
+            row: dict[str, Any] = {
+                "name": name,
+                "backend": None,
+                "kind": None,
+                "status": "ok",
+                "detail": "",
+            }
             try:
                 config = conf.validate_entry(name, entry)
                 row["backend"] = config.backend
@@ -95,10 +101,7 @@ class Command(BaseCommand):
             return
         self._write_table(
             ["PROCESS", "BACKEND", "KIND", "STATUS"],
-            [
-                [r["name"], r["backend"] or "-", r["kind"] or "-", self._status(r)]
-                for r in rows
-            ],
+            [[r["name"], r["backend"] or "-", r["kind"] or "-", self._status(r)] for r in rows],
         )
 
     def _list_backends(self, as_json: bool) -> None:
