@@ -9,7 +9,7 @@ INSTALLED_APPS = [
     "django_prodserver",
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
-ROOT_URLCONF = "testsite.urls"
+ROOT_URLCONF = "tests.urls"
 WSGI_APPLICATION = "testsite.wsgi.application"
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

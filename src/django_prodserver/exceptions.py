@@ -7,6 +7,8 @@ system checks turn them into check messages.
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -21,7 +23,7 @@ class ProdserverError(ImproperlyConfigured):
 
     def __init__(self, message: str) -> None:
         # One line, always: a cause's text may span several.
-        self.message = " ".join(message.split())
+        self.message = re.sub(r"\s*\n\s*", " ", message.strip())
         super().__init__(self.message)
 
     def in_process(self, process: str) -> ProdserverError:

@@ -34,11 +34,6 @@ from .exceptions import (
 if TYPE_CHECKING:
     from .backends.base import BaseServerBackend
 
-if sys.version_info >= (3, 10):
-    from importlib import metadata
-else:  # pragma: no cover - exercised by the Python 3.9 CI run, not the coverage run
-    import importlib_metadata as metadata
-
 ENTRY_POINT_GROUP = "django_prodserver.backends"
 
 
@@ -125,10 +120,20 @@ def discover_in(distributions: Iterable[Any]) -> Discovery:
     return Discovery(tuple(sorted(specs)), tuple(problems))
 
 
+def _distributions() -> Iterable[Any]:
+    # Imported here, not at module level: importing importlib.metadata costs more than the rest
+    # of this package, and projects whose BACKENDs are dotted paths never need it.
+    if sys.version_info >= (3, 10):
+        from importlib import metadata
+    else:  # pragma: no cover - Python 3.9's lacks Distribution.name and EntryPoint.extras
+        import importlib_metadata as metadata
+    return metadata.distributions()
+
+
 @functools.cache
 def discover() -> Discovery:
     """Every backend registered in the current environment, read once per process."""
-    return discover_in(metadata.distributions())
+    return discover_in(_distributions())
 
 
 def _specs_for(alias: str) -> list[BackendSpec]:
@@ -136,7 +141,7 @@ def _specs_for(alias: str) -> list[BackendSpec]:
 
 
 def _one_line(error: BaseException) -> str:
-    return " ".join(f"{type(error).__name__}: {error}".split())
+    return re.sub(r"\s*\n\s*", " ", f"{type(error).__name__}: {error}".strip())
 
 
 def _is_alias(backend: str) -> bool:

@@ -51,7 +51,7 @@ def args_to_argv(
         bad = [item for item in args if not isinstance(item, str)]
         if bad:
             raise InvalidArgsType(
-                f"{where}ARGS given as a list must hold only strings; {bad[0]!r} is a "
+                f"{where}ARGS given as a list must hold only strings; {bad[0]!r} is "
                 f"{type(bad[0]).__name__}. Use a dict to give typed values."
             )
         return list(args)

@@ -1,0 +1,220 @@
+"""The prodserver command in this process, with start_server() replaced where it would serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError, SystemCheckError
+from django.test.utils import isolate_apps
+
+from django_prodserver import registry
+from django_prodserver.backends.base import BaseServerBackend
+
+SettingsWrapper = Any
+
+WSGIREF = {"BACKEND": "wsgiref", "ARGS": {"host": "127.0.0.1", "port": 8123}}
+
+
+class Started:
+    """Records the start_server() call a backend would have made."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[BaseServerBackend, tuple[str, ...]]] = []
+        from prodserver_wsgiref import WsgirefServer
+
+        def record(backend: BaseServerBackend, *args: str) -> None:
+            self.calls.append((backend, args))
+
+        monkeypatch.setattr(WsgirefServer, "start_server", record)
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> Started:
+    return Started(monkeypatch)
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    # call_command() skips system checks unless told otherwise; manage.py runs them.
+    skip_checks = "--skip-checks" in args
+    args = tuple(arg for arg in args if arg != "--skip-checks")
+    call_command("prodserver", *args, stdout=out, no_color=True, skip_checks=skip_checks)
+    return out.getvalue()
+
+
+def test_starts_the_named_process_after_one_line(
+    settings: SettingsWrapper, started: Started
+) -> None:
+    settings.PRODUCTION_PROCESSES = {
+        "other": {"BACKEND": "wsgiref", "ARGS": ["--port", "1"]},
+        "web": WSGIREF,
+    }
+    assert run("web") == "Starting process 'web' with backend 'wsgiref'.\n"
+    [(backend, args)] = started.calls
+    assert (backend.alias, backend.process_name) == ("wsgiref", "web")
+    assert args == ("--host=127.0.0.1", "--port=8123")
+
+
+def test_starts_the_first_process_without_a_name(
+    settings: SettingsWrapper, started: Started
+) -> None:
+    settings.PRODUCTION_PROCESSES = {
+        "web": WSGIREF,
+        "other": {"BACKEND": "wsgiref", "ARGS": ["--port", "1"]},
+    }
+    assert run() == "Starting process 'web' with backend 'wsgiref'.\n"
+    assert len(started.calls) == 1
+
+
+def test_dotted_path_backend_starts_without_scanning_entry_points(
+    settings: SettingsWrapper, started: Started, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_scan() -> None:
+        raise AssertionError("a dotted path must not scan entry points")
+
+    monkeypatch.setattr(registry, "_distributions", no_scan)
+    settings.PRODUCTION_PROCESSES = {
+        "web": {**WSGIREF, "BACKEND": "prodserver_wsgiref.WsgirefServer"}
+    }
+    assert run("web") == (
+        "Starting process 'web' with backend 'prodserver_wsgiref.WsgirefServer'.\n"
+    )
+    [(backend, _)] = started.calls
+    assert backend.alias is None
+
+
+def test_dry_run_prints_the_exact_start_and_starts_nothing(
+    settings: SettingsWrapper, started: Started
+) -> None:
+    settings.PRODUCTION_PROCESSES = {"web": WSGIREF}
+    assert run("web", "--dry-run") == (
+        "Would start process 'web' with backend 'wsgiref' (WsgirefServer):\n"
+        "wsgiref --host=127.0.0.1 --port=8123\n"
+    )
+    assert started.calls == []
+
+
+def test_configuration_errors_become_one_command_error(settings: SettingsWrapper) -> None:
+    settings.PRODUCTION_PROCESSES = {"web": {"BACKEND": "wsgiref", "ARGS": {"prot": 1}}}
+    with pytest.raises(CommandError) as excinfo:
+        run("web")
+    assert str(excinfo.value) == (
+        "Process 'web': wsgiref rejected ARGS: unrecognized arguments: --prot=1."
+    )
+
+
+def test_system_check_errors_stop_the_start(settings: SettingsWrapper, started: Started) -> None:
+    settings.PRODUCTION_PROCESSES = {"web": WSGIREF, "broken": {"BACKEND": "wsgiref", "ARG": 1}}
+    with pytest.raises(SystemCheckError, match=r"prodserver\.E007"):
+        run("web")
+    assert started.calls == []
+    # --skip-checks is honoured: only the process being started must be valid.
+    assert run("web", "--skip-checks").startswith("Starting process 'web'")
+
+
+def test_a_check_that_crashes_is_reported_in_one_line(
+    settings: SettingsWrapper, started: Started
+) -> None:
+    settings.PRODUCTION_PROCESSES = {"web": WSGIREF}
+    settings.ROOT_URLCONF = "tests.urls_that_do_not_exist"
+    with pytest.raises(CommandError) as excinfo:
+        run("web")
+    assert str(excinfo.value) == (
+        "System checks could not run: ModuleNotFoundError: No module named "
+        "'tests.urls_that_do_not_exist'"
+    )
+    assert started.calls == []
+
+
+def test_list_shows_processes_and_errors_without_failing(settings: SettingsWrapper) -> None:
+    settings.PRODUCTION_PROCESSES = {
+        "web": WSGIREF,
+        "typo": {"BACKEND": "wsgirf"},
+        "bad": [],
+    }
+    lines = run("--list").splitlines()
+    assert lines[0].split() == ["PROCESS", "BACKEND", "KIND", "STATUS"]
+    assert lines[1].split() == ["web", "wsgiref", "server", "ok"]
+    assert lines[2].startswith(
+        "typo     wsgirf   -       error: Process 'typo': BACKEND 'wsgirf' is not a known backend "
+        "alias. Did you mean 'wsgiref'?"
+    )
+    assert lines[3] == (
+        "bad      -        -       error: Process 'bad': its entry in PRODUCTION_PROCESSES must "
+        "be a dict with a 'BACKEND' key, not list."
+    )
+
+
+def test_list_as_json(settings: SettingsWrapper) -> None:
+    settings.PRODUCTION_PROCESSES = {"web": WSGIREF}
+    assert json.loads(run("--list", "--json")) == [
+        {"name": "web", "backend": "wsgiref", "kind": "server", "status": "ok", "detail": ""}
+    ]
+
+
+def test_list_with_a_setting_that_is_not_a_mapping(settings: SettingsWrapper) -> None:
+    settings.PRODUCTION_PROCESSES = "web"
+    with pytest.raises(CommandError) as excinfo:
+        run("--list")
+    assert str(excinfo.value) == (
+        "PRODUCTION_PROCESSES must be a dict of process names to settings, not str."
+    )
+
+
+def test_list_backends_shows_every_backend(settings: SettingsWrapper) -> None:
+    settings.PRODUCTION_PROCESSES = "even a broken setting does not matter here"
+    lines = run("--list-backends").splitlines()
+    assert lines[0].split() == ["ALIAS", "KIND", "TARGET", "DISTRIBUTION", "STATUS"]
+    wsgiref = next(line for line in lines if line.startswith("wsgiref"))
+    assert wsgiref.split() == [
+        "wsgiref",
+        "server",
+        "prodserver_wsgiref:WsgirefServer",
+        "prodserver-wsgiref",
+        "1.0.0",
+        "ok",
+    ]
+    aliases = [line.split()[0] for line in lines[1:]]
+    assert aliases == sorted(aliases)
+
+
+def test_list_backends_as_json() -> None:
+    rows = json.loads(run("--list-backends", "--json"))
+    wsgiref = next(row for row in rows if row["alias"] == "wsgiref")
+    assert wsgiref == {
+        "alias": "wsgiref",
+        "kind": "server",
+        "target": "prodserver_wsgiref:WsgirefServer",
+        "distribution": "prodserver-wsgiref",
+        "version": "1.0.0",
+        "status": "ok",
+        "detail": "",
+    }
+
+
+def test_list_backends_shows_what_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A distribution whose backend needs a module that is not installed.
+    monkeypatch.setitem(sys.modules, "wsgiref.simple_server", None)
+    monkeypatch.delitem(sys.modules, "prodserver_wsgiref", raising=False)
+    rows = json.loads(run("--list-backends", "--json"))
+    wsgiref = next(row for row in rows if row["alias"] == "wsgiref")
+    assert wsgiref["status"] == "missing dependency"
+    assert wsgiref["detail"] == (
+        "BACKEND 'wsgiref' needs the module 'wsgiref.simple_server', which is not installed. "
+        "Install the package that provides it."
+    )
+
+
+@isolate_apps("django_prodserver")
+def test_devserver_is_runserver_under_another_name() -> None:
+    from django.core.management import get_commands, load_command_class
+
+    devserver = load_command_class("django_prodserver", "devserver")
+    runserver = load_command_class(get_commands()["runserver"], "runserver")
+    assert isinstance(devserver, type(runserver))
+    assert devserver.help == "Start Django's development server (the same as runserver)."
