@@ -1,0 +1,17 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from .models import Greeting
+
+
+def plain(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("Hello from django-prodserver's example project.\n")
+
+
+def template(request: HttpRequest) -> HttpResponse:
+    return render(request, "pages/template.html", {"items": range(20)})
+
+
+def database(request: HttpRequest) -> HttpResponse:
+    greeting = Greeting.objects.order_by("pk").first()
+    return HttpResponse(f"{greeting}\n")
