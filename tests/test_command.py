@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
@@ -218,3 +219,163 @@ def test_devserver_is_runserver_under_another_name() -> None:
     runserver = load_command_class(get_commands()["runserver"], "runserver")
     assert isinstance(devserver, type(runserver))
     assert devserver.help == "Start Django's development server (the same as runserver)."
+
+
+SERVER = {"BACKEND": "tests.fake_backends.RecordingServer", "ARGS": {"workers": 2}}
+WORKER = {"BACKEND": "tests.fake_backends.RecordingWorker"}
+
+
+@pytest.fixture
+def recorded() -> Iterator[None]:
+    from tests.fake_backends import RecordingServer, RecordingWorker
+
+    RecordingServer.started.clear()
+    RecordingWorker.started.clear()
+    yield
+    RecordingServer.started.clear()
+    RecordingWorker.started.clear()
+
+
+def started_processes() -> list[tuple[str | None, tuple[str, ...]]]:
+    from tests.fake_backends import RecordingServer, RecordingWorker
+
+    return RecordingServer.started + RecordingWorker.started
+
+
+def call(command: str, *args: str) -> str:
+    out = StringIO()
+    call_command(command, *args, stdout=out, no_color=True)
+    return out.getvalue()
+
+
+def test_server_and_worker_start_the_first_process_of_their_kind(
+    settings: SettingsWrapper, recorded: object
+) -> None:
+    settings.PRODUCTION_PROCESSES = {"worker": WORKER, "web": SERVER}
+    assert call("server") == (
+        "Starting process 'web' with backend 'tests.fake_backends.RecordingServer'.\n"
+    )
+    assert call("worker") == (
+        "Starting process 'worker' with backend 'tests.fake_backends.RecordingWorker'.\n"
+    )
+    assert started_processes() == [("web", ("--workers=2",)), ("worker", ())]
+
+
+def test_asking_for_the_other_kind_names_the_right_command(
+    settings: SettingsWrapper, recorded: object
+) -> None:
+    settings.PRODUCTION_PROCESSES = {"worker": WORKER, "web": SERVER}
+    with pytest.raises(CommandError) as excinfo:
+        call("server", "worker")
+    assert str(excinfo.value) == (
+        "Process 'worker' runs a worker (backend 'tests.fake_backends.RecordingWorker'), not a "
+        "server: start it with 'manage.py worker worker' or 'manage.py prodserver worker'."
+    )
+    with pytest.raises(CommandError) as excinfo:
+        call("worker", "web")
+    assert str(excinfo.value) == (
+        "Process 'web' runs a server (backend 'tests.fake_backends.RecordingServer'), not a "
+        "worker: start it with 'manage.py server web' or 'manage.py prodserver web'."
+    )
+    assert started_processes() == []
+
+
+def test_no_process_of_the_kind(settings: SettingsWrapper) -> None:
+    settings.PRODUCTION_PROCESSES = {"web": SERVER, "broken": {"BACKEND": "nope"}}
+    with pytest.raises(CommandError) as excinfo:
+        call("worker")
+    assert str(excinfo.value) == (
+        "No process in PRODUCTION_PROCESSES has a worker backend that can be loaded. Run "
+        "'manage.py prodserver --list' to see each process and its backend."
+    )
+
+
+def test_each_command_lists_its_own_kind(settings: SettingsWrapper) -> None:
+    settings.PRODUCTION_PROCESSES = {"worker": WORKER, "web": SERVER, "bad": {"BACKEND": "nope"}}
+    assert [line.split()[0] for line in call("server", "--list").splitlines()[1:]] == [
+        "web",
+        "bad",
+    ]
+    assert [line.split()[0] for line in call("worker", "--list").splitlines()[1:]] == [
+        "worker",
+        "bad",
+    ]
+    assert [line.split()[0] for line in call("prodserver", "--list").splitlines()[1:]] == [
+        "worker",
+        "web",
+        "bad",
+    ]
+
+
+def test_set_overrides_one_option_for_one_run(settings: SettingsWrapper, recorded: object) -> None:
+    settings.PRODUCTION_PROCESSES = {
+        "web": {**SERVER, "ARGS": {"workers": 2, "max_requests": 10, "bind": "127.0.0.1:1"}}
+    }
+    call(
+        "prodserver",
+        "--set",
+        "workers=8",
+        "--set",
+        "max-requests=none",
+        "--set",
+        "preload=true",
+        "--set",
+        "daemon=False",
+        "--set",
+        "bind=127.0.0.1:2",
+        "--set",
+        "bind=[::1]:2",
+    )
+    assert started_processes() == [
+        (
+            "web",
+            (
+                "--workers=8",
+                "--max-requests",
+                "--preload",
+                "--bind=127.0.0.1:2",
+                "--bind=[::1]:2",
+            ),
+        )
+    ]
+    # The setting itself is untouched.
+    assert settings.PRODUCTION_PROCESSES["web"]["ARGS"]["workers"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "override", "message"),
+    [
+        (
+            {"workers": 2},
+            "workers",
+            "Process 'web': --set 'workers' is not OPTION=VALUE, such as --set workers=8.",
+        ),
+        (
+            {"workers": 2},
+            "=8",
+            "Process 'web': --set '=8' is not OPTION=VALUE, such as --set workers=8.",
+        ),
+        (
+            "--workers=2",
+            "workers=8",
+            "Process 'web': --set needs ARGS to be a dict, but it is a str. Write ARGS as a dict "
+            "of options to override them.",
+        ),
+    ],
+)
+def test_bad_overrides(
+    settings: SettingsWrapper, args: object, override: str, message: str
+) -> None:
+    settings.PRODUCTION_PROCESSES = {"web": {**SERVER, "ARGS": args}}
+    with pytest.raises(CommandError) as excinfo:
+        call("prodserver", "--set", override)
+    assert str(excinfo.value) == message
+
+
+def test_overrides_are_validated_like_args(settings: SettingsWrapper) -> None:
+    settings.PRODUCTION_PROCESSES = {"web": WSGIREF}
+    with pytest.raises(CommandError) as excinfo:
+        call("prodserver", "--set", "port=eighty")
+    assert str(excinfo.value) == (
+        "Process 'web': wsgiref rejected ARGS: argument --port: invalid int value: 'eighty'."
+    )

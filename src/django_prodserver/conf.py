@@ -17,6 +17,7 @@ from .backends.base import BaseServerBackend
 from .exceptions import (
     EntryNotAMapping,
     InvalidArgsType,
+    InvalidOverride,
     MissingBackendKey,
     NoProcesses,
     ProdserverError,
@@ -82,6 +83,58 @@ def get_process(name: str | None = None) -> ProcessConfig:
             f"Configured processes: {', '.join(processes)}."
         )
     return validate_entry(name, processes[name])
+
+
+def select_process(name: str | None, kind: str | None) -> ProcessConfig:
+    """Like ``get_process``, but without a name the first process of ``kind`` is chosen."""
+    if name is not None or kind is None:
+        return get_process(name)
+    for candidate, entry in processes_setting().items():
+        try:
+            config = validate_entry(candidate, entry)
+            if registry.resolve(config.backend).backend_class.kind == kind:
+                return config
+        except ProdserverError:
+            continue  # reported by `check` and by --list; it cannot be the default here
+    raise UnknownProcess(
+        f"No process in {SETTING} has a {kind} backend that can be loaded. "
+        f"Run 'manage.py prodserver --list' to see each process and its backend."
+    )
+
+
+_WORDS = {"true": True, "false": False, "none": None}
+
+
+def with_overrides(config: ProcessConfig, overrides: list[str]) -> ProcessConfig:
+    """``config`` with ``--set OPTION=VALUE`` overrides merged into its ARGS dict."""
+    if not overrides:
+        return config
+    args = config.entry.get("ARGS") or {}
+    if not isinstance(args, Mapping):
+        raise InvalidOverride(
+            f"Process {config.name!r}: --set needs ARGS to be a dict, but it is a "
+            f"{type(args).__name__}. Write ARGS as a dict of options to override them."
+        )
+    merged: dict[str, Any] = dict(args)
+    given: dict[str, list[Any]] = {}
+    for override in overrides:
+        option, equals, text = override.partition("=")
+        if not equals or not option.strip():
+            raise InvalidOverride(
+                f"Process {config.name!r}: --set {override!r} is not OPTION=VALUE, "
+                f"such as --set workers=8."
+            )
+        given.setdefault(option.strip(), []).append(_WORDS.get(text.lower(), text))
+    for option, values in given.items():
+        # "max_requests" in ARGS and --set max-requests=... are the same option.
+        for key in [k for k in merged if _same_option(k, option)]:
+            del merged[key]
+        merged[option] = values[0] if len(values) == 1 else values
+    return config._replace(entry={**config.entry, "ARGS": merged})
+
+
+def _same_option(first: str, second: str) -> bool:
+    return first.lstrip("-").replace("_", "-") == second.lstrip("-").replace("_", "-")
 
 
 def validate_entry(name: str, entry: Any) -> ProcessConfig:

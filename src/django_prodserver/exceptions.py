@@ -66,6 +66,14 @@ class UnknownProcess(InvalidProcessConfig):
     """A process name on the command line that the setting does not define."""
 
 
+class WrongProcessKind(InvalidProcessConfig):
+    """``manage.py server`` asked to start a worker, or ``worker`` a server."""
+
+
+class InvalidOverride(InvalidProcessConfig):
+    """A ``--set OPTION=VALUE`` that cannot apply."""
+
+
 class InvalidApplication(InvalidProcessConfig):
     """WSGI_APPLICATION or ASGI_APPLICATION does not lead to an application."""
 

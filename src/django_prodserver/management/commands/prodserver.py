@@ -9,7 +9,9 @@ from typing import Any, ClassVar
 from django.core.management.base import BaseCommand, CommandError, SystemCheckError
 
 from ... import conf, registry
-from ...exceptions import ProdserverError
+from ...exceptions import ProdserverError, WrongProcessKind
+
+COMMAND_FOR_KIND = {"server": "server", "worker": "worker"}
 
 
 class Command(BaseCommand):
@@ -20,6 +22,8 @@ class Command(BaseCommand):
     # The checks run in handle(), after this command's own validation has had its say in one
     # line, and not at all for --list and --list-backends, which must work on broken settings.
     requires_system_checks: ClassVar[list[str]] = []  # type: ignore[misc]
+    #: Limits the command to backends of one kind ("server" or "worker"); None starts any.
+    kind: ClassVar[str | None] = None
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("name", nargs="?", help="The process to start (a key of the setting).")
@@ -40,6 +44,15 @@ class Command(BaseCommand):
             help="Validate everything and print what would start, but start nothing.",
         )
         parser.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="OPTION=VALUE",
+            dest="overrides",
+            help="Override one ARGS option for this run, e.g. --set workers=8 (repeatable; a "
+            "repeated option becomes a list; true/false/none give True/False/None).",
+        )
+        parser.add_argument(
             "--skip-checks", action="store_true", help="Skip Django's system checks."
         )
 
@@ -55,8 +68,16 @@ class Command(BaseCommand):
             raise CommandError(e.message) from e
 
     def _start(self, options: dict[str, Any]) -> None:
-        config = conf.get_process(options["name"])
+        config = conf.with_overrides(
+            conf.select_process(options["name"], self.kind), options["overrides"]
+        )
         backend, args = conf.prepare(config)
+        if self.kind and backend.kind != self.kind:
+            raise WrongProcessKind(
+                f"Process {config.name!r} runs a {backend.kind} (backend {config.backend!r}), "
+                f"not a {self.kind}: start it with 'manage.py {COMMAND_FOR_KIND[backend.kind]} "
+                f"{config.name}' or 'manage.py prodserver {config.name}'."
+            )
         described = f"process {config.name!r} with backend {config.backend!r}"
         if options["dry_run"]:
             self.stdout.write(f"Would start {described} ({type(backend).__name__}):")
@@ -95,7 +116,9 @@ class Command(BaseCommand):
                 row["kind"] = conf.load_backend(config).kind
             except ProdserverError as e:
                 row["status"], row["detail"] = "error", e.message
-            rows.append(row)
+            # server and worker list their own kind, and the processes they cannot tell.
+            if self.kind is None or row["kind"] in (self.kind, None):
+                rows.append(row)
         if as_json:
             self.stdout.write(json.dumps(rows, indent=2))
             return
