@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from ..exceptions import InvalidArgsType, InvalidBackendArgs
+from ..redact import redact_argv, shown
 
 ArgsSetting = Any  # a mapping, a string or a list of strings, as written in settings
 
@@ -23,8 +24,8 @@ def _value_text(process: str | None, key: str, value: object) -> str:
         return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
     where = f"Process {process!r}: " if process else ""
     raise InvalidBackendArgs(
-        f"{where}ARGS[{key!r}] is {value!r} ({type(value).__name__}); a value must be a string, "
-        f"a number, a path, True, False, None or a list of those."
+        f"{where}ARGS[{key!r}] is {shown(key, value)!r} ({type(value).__name__}); a value must "
+        f"be a string, a number, a path, True, False, None or a list of those."
     )
 
 
@@ -119,8 +120,9 @@ class BaseServerBackend:
         raise NotImplementedError
 
     def describe_start(self, args: Sequence[str]) -> str:
-        """What ``--dry-run`` prints: the exact invocation ``start_server(*args)`` performs."""
-        return shlex.join([self.program or type(self).__name__, *args])
+        """What ``--dry-run`` prints: the invocation ``start_server(*args)`` performs, with
+        secret values masked."""
+        return shlex.join([self.program or type(self).__name__, *redact_argv(args)])
 
     def error(self, message: str) -> InvalidBackendArgs:
         """An ``InvalidBackendArgs`` worded for this process."""
