@@ -399,3 +399,15 @@ def test_error_in_process_keeps_its_class_and_cause() -> None:
     assert type(worded) is BackendNotFound
     assert str(worded).startswith("Process 'web': BACKEND 'fake_missing_pkg.Server' cannot")
     assert worded.__cause__ is excinfo.value.__cause__
+
+
+def test_extras_with_hyphens_keep_their_names(site: SitePackages) -> None:
+    site.install(
+        "fake-needs",
+        "1.0",
+        {"fake-needs": "fake_needs:Server [fast-io, extra2]"},
+        {"fake_needs": "import fake_not_installed_anywhere\n"},
+    )
+    with pytest.raises(BackendDependencyMissing) as excinfo:
+        registry.resolve("fake-needs")
+    assert str(excinfo.value).endswith('pip install "fake-needs[fast-io,extra2]"')

@@ -80,13 +80,19 @@ def _canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _extras(entry_point_value: str) -> tuple[str, ...]:
+    # EntryPoint.extras splits on word characters, turning "[django-tasks]" into two extras.
+    match = re.search(r"\[([^\]]*)\]\s*$", entry_point_value)
+    return tuple(e.strip() for e in match.group(1).split(",") if e.strip()) if match else ()
+
+
 def _backend_specs(dist: Any) -> list[BackendSpec]:
     name = dist.metadata["Name"]
     return [
         BackendSpec(
             alias=ep.name,
             target=f"{ep.module}:{ep.attr}",
-            extras=tuple(ep.extras),
+            extras=_extras(ep.value),
             distribution=name,
             version=dist.version,
         )

@@ -1,0 +1,145 @@
+"""The django-q2 backend: qcluster's ARGS, their checks, and waiting for the cluster.
+
+qcluster really runs in tests/integration/test_workers.py; here ``start_server`` is observed
+where it hands its arguments to ``call_command``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from typing import Any
+
+import pytest
+
+from django_prodserver.backends import _command_line
+from django_prodserver.backends.base import BaseServerBackend, BaseWorkerBackend
+from django_prodserver.backends.django_q2 import DjangoQ2Worker
+from django_prodserver.exceptions import InvalidBackendArgs
+
+SettingsWrapper = Any  # pytest-django's settings fixture
+
+
+@pytest.fixture
+def q2_installed(settings: SettingsWrapper) -> None:
+    # First: installing the app imports django_q.conf, which reads Q_CLUSTER once.
+    settings.Q_CLUSTER = {"name": "unit", "orm": "default", "timeout": 30, "retry": 60}
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django_q"]
+
+
+def worker(args: Any = None) -> DjangoQ2Worker:
+    entry: dict[str, Any] = {"BACKEND": "django-q2"}
+    if args is not None:
+        entry["ARGS"] = args
+    return DjangoQ2Worker(alias="django-q2", process_name="q", **entry)
+
+
+def checked_argv(backend: DjangoQ2Worker) -> list[str]:
+    argv = backend.prep_server_args()
+    backend.check_args(argv)
+    return argv
+
+
+def error_of(backend: DjangoQ2Worker) -> str:
+    with pytest.raises(InvalidBackendArgs) as caught:
+        checked_argv(backend)
+    return caught.value.message
+
+
+def test_it_is_a_worker() -> None:
+    assert issubclass(DjangoQ2Worker, BaseWorkerBackend)
+    assert issubclass(DjangoQ2Worker, BaseServerBackend)
+    assert DjangoQ2Worker.kind == "worker"
+
+
+def test_without_django_q_in_installed_apps_it_says_to_add_it() -> None:
+    assert error_of(worker()) == (
+        "Process 'q': backend 'django-q2' runs django-q2's qcluster command: add 'django_q' "
+        "to INSTALLED_APPS."
+    )
+
+
+@pytest.mark.usefixtures("q2_installed")
+def test_args_become_qcluster_options() -> None:
+    assert checked_argv(worker({"name": "emails", "run_once": True})) == [
+        "--name=emails",
+        "--run-once",
+    ]
+    assert checked_argv(worker(["-n", "emails"])) == ["-n", "emails"]
+    assert checked_argv(worker({"run_once": False})) == []
+
+
+@pytest.mark.usefixtures("q2_installed")
+def test_an_unknown_option_is_named_with_a_suggestion() -> None:
+    assert error_of(worker({"run_one": True})) == (
+        "Process 'q': ARGS['run_one'] = True: qcluster has no option --run-one. "
+        "Did you mean --run-once?"
+    )
+
+
+@pytest.mark.usefixtures("q2_installed")
+def test_an_unknown_option_without_a_close_match_lists_what_qcluster_accepts() -> None:
+    assert error_of(worker({"workers": 4})) == (
+        "Process 'q': ARGS['workers'] = 4: qcluster has no option --workers. It accepts: "
+        "--force-color, --help, --name, --no-color, --pythonpath, --run-once, --settings, "
+        "--skip-checks, --traceback, --verbosity, --version."
+    )
+
+
+@pytest.mark.usefixtures("q2_installed")
+def test_a_positional_argument_is_refused() -> None:
+    assert error_of(worker("emails")) == (
+        "Process 'q': the argument 'emails' in ARGS: qcluster takes no positional arguments, "
+        "only options. It accepts: --force-color, --help, --name, --no-color, --pythonpath, "
+        "--run-once, --settings, --skip-checks, --traceback, --verbosity, --version."
+    )
+
+
+@pytest.mark.usefixtures("q2_installed")
+def test_a_value_given_to_a_flag_is_refused() -> None:
+    assert error_of(worker(["--run-once=yes"])) == (
+        "Process 'q': the argument '--run-once=yes' in ARGS is not accepted by qcluster: "
+        "argument --run-once: ignored explicit argument 'yes'."
+    )
+
+
+@pytest.mark.usefixtures("q2_installed")
+def test_django_s_pythonpath_option_is_refused() -> None:
+    assert error_of(worker(["--pythonpath=/srv"])) == (
+        "Process 'q': the argument '--pythonpath=/srv' in ARGS: --pythonpath is an option of "
+        "manage.py itself and does nothing for qcluster; give it to manage.py prodserver "
+        "instead."
+    )
+
+
+@pytest.mark.usefixtures("q2_installed")
+def test_version_is_refused() -> None:
+    assert error_of(worker({"version": True})) == (
+        "Process 'q': ARGS asks qcluster for its help or version, which prints and exits "
+        "instead of starting the worker: '--version'."
+    )
+
+
+class Child:
+    def __init__(self) -> None:
+        self.joined = False
+
+    def join(self) -> None:
+        self.joined = True
+
+
+@pytest.mark.usefixtures("q2_installed")
+def test_start_runs_qcluster_and_waits_for_the_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, ...]] = []
+    sentinel = Child()
+    monkeypatch.setattr(_command_line, "call_command", lambda *args: calls.append(args))
+    monkeypatch.setattr(multiprocessing, "active_children", lambda: [sentinel])
+    backend = worker({"name": "emails"})
+
+    backend.start_server(*checked_argv(backend))
+
+    assert calls == [(backend.command(), "--name=emails")]
+    assert sentinel.joined
+
+
+def test_describe_start() -> None:
+    assert worker().describe_start(["--name=emails"]) == "manage.py qcluster --name=emails"
