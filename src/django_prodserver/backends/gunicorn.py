@@ -1,0 +1,176 @@
+"""gunicorn, run in this process through its own application class.
+
+``ARGS`` are gunicorn's command-line options (``gunicorn --help``); the application is always
+``WSGI_APPLICATION``. gunicorn's own defaults apply: it binds ``127.0.0.1:8000``, or
+``0.0.0.0:$PORT`` when the ``PORT`` environment variable is set. ``gunicorn.conf.py`` in the
+working directory and ``GUNICORN_CMD_ARGS`` are read as the ``gunicorn`` command reads them.
+
+gunicorn 25.1+ opens a control socket (``~/.gunicorn/gunicorn.ctl`` or under
+``$XDG_RUNTIME_DIR``) for ``gunicornc``. This backend turns it off with ``--no-control-socket``
+unless ``ARGS`` sets ``control_socket`` to a path: a web process should not leave files in the
+home directory of whoever runs it.
+
+SIGTERM is graceful (workers finish their requests, exit status 0); SIGINT and SIGQUIT stop at
+once, as gunicorn documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from gunicorn.app.wsgiapp import WSGIApplication
+from gunicorn.config import Config
+
+from .. import targets
+from ._options import ArgsErrors, negation, option_flag
+from .base import BaseServerBackend
+
+PROGRAM = "gunicorn"
+USAGE = "%(prog)s [OPTIONS] [APP_MODULE]"
+NO_CONTROL_SOCKET = "--no-control-socket"
+CONTROL_SOCKET_OPTIONS = frozenset({"--control-socket", NO_CONTROL_SOCKET})
+PRINT_AND_EXIT_OPTIONS = frozenset({"-h", "--help", "-v", "--version"})
+# Options that would replace WSGI_APPLICATION as the application.
+APPLICATION_OPTIONS = frozenset({"--paste", "--paster"})
+
+
+def strict_parser(config: Config) -> argparse.ArgumentParser:
+    """gunicorn's parser for ``config``, without argparse's abbreviations.
+
+    With them, a typo that happens to prefix another option silently sets that one
+    (``--prot`` becomes ``--protocol``), and ARGS, written once in settings, gain nothing.
+    """
+    parser: argparse.ArgumentParser = config.parser()
+    parser.allow_abbrev = False
+    return parser
+
+
+def known_options() -> frozenset[str]:
+    """Every option string of this gunicorn version's command line."""
+    cli_lists = [setting.cli for setting in Config().settings.values() if setting.cli]
+    return frozenset(option for cli in cli_lists for option in cli) | PRINT_AND_EXIT_OPTIONS
+
+
+class _ConfigFromArgv(Config):  # type: ignore[misc]  # gunicorn ships no type hints
+    """gunicorn's ``Config``, whose parser reads the given argv rather than ``sys.argv``.
+
+    ``Application.load_config()`` calls ``parser.parse_args()`` with no arguments, which reads
+    ``sys.argv``: the ``manage.py prodserver`` command line, Django's own options included.
+    Everything else it does (gunicorn.conf.py, ``--config``, ``GUNICORN_CMD_ARGS``) is kept.
+    """
+
+    def __init__(self, argv: Sequence[str], usage: str | None, prog: str | None) -> None:
+        super().__init__(usage, prog=prog)
+        self.argv = list(argv)
+
+    def parser(self) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = super().parser()
+        parser.allow_abbrev = False  # as in strict_parser(), which checked these arguments
+        parse_args = parser.parse_args
+        argv = self.argv
+
+        def parse_given_argv(
+            args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+        ) -> argparse.Namespace:
+            return parse_args(argv if args is None else args, namespace)
+
+        parser.parse_args = parse_given_argv  # type: ignore[method-assign,assignment]
+        return parser
+
+
+class DjangoGunicornApplication(WSGIApplication):  # type: ignore[misc]
+    """gunicorn's WSGI application, configured from ``argv`` (options, then APP_MODULE)."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        self.argv = list(argv)
+        super().__init__(USAGE, prog=PROGRAM)
+
+    def load_default_config(self) -> None:
+        self.cfg = _ConfigFromArgv(self.argv, self.usage, prog=self.prog)
+
+
+class GunicornServer(BaseServerBackend):
+    """gunicorn serving ``WSGI_APPLICATION``."""
+
+    program: ClassVar[str] = PROGRAM
+
+    def negated_flag(self, flag: str) -> str | None:
+        # gunicorn has few: --no-sendfile, --no-control-socket.
+        return negation(flag, known_options())
+
+    def prep_server_args(self) -> list[str]:
+        argv = super().prep_server_args()
+        known = known_options()
+        user_sets_socket = any(option_flag(token) in CONTROL_SOCKET_OPTIONS for token in argv)
+        if NO_CONTROL_SOCKET in known and not user_sets_socket:
+            argv = [NO_CONTROL_SOCKET, *argv]
+        return argv
+
+    def check_args(self, args: Sequence[str]) -> None:
+        errors = ArgsErrors(self, args, PROGRAM, known_options())
+        errors.check_no_print_and_exit(PRINT_AND_EXIT_OPTIONS)
+        options = self._parse(errors, args)
+        self._validate_values(errors, options)
+
+    def _parse(self, errors: ArgsErrors, args: Sequence[str]) -> argparse.Namespace:
+        parser = strict_parser(Config(USAGE, prog=PROGRAM))
+        # Raise ArgumentError instead of printing usage and exiting.
+        parser.exit_on_error = False
+        captured = io.StringIO()
+        try:
+            # Combined short flags ("-hD") still reach argparse's help or version action, and
+            # parser.error() still prints and exits: keep that off the terminal.
+            with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
+                options, extra = parser.parse_known_args(list(args))
+        except argparse.ArgumentError as e:
+            option_strings = e.argument_name.split("/") if e.argument_name else []
+            raise errors.invalid_value(option_strings, e.message) from e
+        except SystemExit as e:
+            if not e.code:
+                raise errors.prints_and_exits(PRINT_AND_EXIT_OPTIONS) from e
+            reason = captured.getvalue().strip().splitlines()[-1].partition("error: ")[2]
+            raise errors.rejected(reason) from e
+        # gunicorn's APP_MODULE positional takes the first positional arguments; any later
+        # ones are left over with the unknown options.
+        positionals = [*options.args, *(token for token in extra if not token.startswith("-"))]
+        if positionals:
+            raise errors.unexpected_argument(positionals[0], "WSGI_APPLICATION")
+        if extra:
+            raise errors.unknown_option(option_flag(extra[0]))
+        if getattr(options, "paste", None) is not None:
+            raise errors.not_allowed(
+                APPLICATION_OPTIONS, "the application comes from the WSGI_APPLICATION setting"
+            )
+        return options
+
+    def _validate_values(self, errors: ArgsErrors, options: argparse.Namespace) -> None:
+        """Run gunicorn's own validator of each setting given, as loading its config would."""
+        config = Config(USAGE, prog=PROGRAM)
+        for name, value in vars(options).items():
+            if value is None or name == "args":
+                continue
+            try:
+                config.set(name, value)
+            except Exception as e:  # gunicorn's validators raise ValueError, TypeError, ...
+                raise errors.invalid_value(config.settings[name].cli, str(e)) from e
+        validate: Any = getattr(type(config), "validate", None)  # gunicorn 25+
+        if validate is not None:
+            try:
+                validate(config)
+            except Exception as e:
+                raise errors.rejected(str(e)) from e
+
+    def start_server(self, *args: str) -> None:
+        # Workers are forked from this process: a database connection opened here (by the
+        # system checks, say) must not be shared by all of them.
+        from django.db import connections
+
+        connections.close_all()
+        DjangoGunicornApplication([*args, targets.wsgi_target()]).run()
+
+    def describe_start(self, args: Sequence[str]) -> str:
+        return super().describe_start([*args, targets.wsgi_target()])

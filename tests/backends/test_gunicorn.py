@@ -1,0 +1,261 @@
+"""The gunicorn backend: ARGS to argv, validation with gunicorn's parser, how gunicorn starts.
+
+gunicorn really serves in tests/integration/test_web_servers.py; here its application is built
+(which parses the configuration) but never run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from django_prodserver.backends import gunicorn as gunicorn_backend
+from django_prodserver.backends.base import BaseServerBackend
+from django_prodserver.backends.gunicorn import DjangoGunicornApplication, GunicornServer
+from django_prodserver.exceptions import InvalidBackendArgs
+
+TARGET = "testsite.wsgi:application"
+NO_CTL = "--no-control-socket"
+
+
+def server(args: Any = None) -> GunicornServer:
+    entry: dict[str, Any] = {"BACKEND": "gunicorn"}
+    if args is not None:
+        entry["ARGS"] = args
+    return GunicornServer(alias="gunicorn", process_name="web", **entry)
+
+
+def checked_argv(args: Any) -> list[str]:
+    backend = server(args)
+    argv = backend.prep_server_args()
+    backend.check_args(argv)
+    return argv
+
+
+def error_for(args: Any) -> str:
+    backend = server(args)
+    with pytest.raises(InvalidBackendArgs) as caught:
+        backend.check_args(backend.prep_server_args())
+    return caught.value.message
+
+
+def test_is_a_server_backend() -> None:
+    assert issubclass(GunicornServer, BaseServerBackend)
+    assert GunicornServer.kind == "server"
+    assert GunicornServer.program == "gunicorn"
+
+
+@pytest.mark.parametrize(
+    ("args", "argv"),
+    [
+        (None, [NO_CTL]),
+        ({}, [NO_CTL]),
+        (
+            {"bind": "127.0.0.1:8001", "workers": 3, "max_requests": 100},
+            [NO_CTL, "--bind=127.0.0.1:8001", "--workers=3", "--max-requests=100"],
+        ),
+        ("--workers=2", [NO_CTL, "--workers=2"]),
+        (["-w", "2", "--bind", "unix:/tmp/g"], [NO_CTL, "-w", "2", "--bind", "unix:/tmp/g"]),
+        ({"-w": 2}, [NO_CTL, "-w", "2"]),
+        # A list repeats the option: gunicorn binds every address.
+        (
+            {"bind": ["127.0.0.1:8001", "127.0.0.1:8002"]},
+            [NO_CTL, "--bind=127.0.0.1:8001", "--bind=127.0.0.1:8002"],
+        ),
+        # True is a bare flag; False is gunicorn's --no- form where it has one, else nothing.
+        ({"preload": True, "sendfile": False}, [NO_CTL, "--preload", "--no-sendfile"]),
+        ({"preload": False, "reuse_port": None}, [NO_CTL, "--reuse-port"]),
+    ],
+)
+def test_args_become_gunicorn_argv(args: Any, argv: list[str]) -> None:
+    assert checked_argv(args) == argv
+
+
+def test_control_socket_false_is_not_doubled() -> None:
+    assert checked_argv({"control_socket": False}) == [NO_CTL]
+
+
+def test_a_control_socket_path_keeps_the_control_socket() -> None:
+    assert checked_argv({"control_socket": "/tmp/g.ctl"}) == ["--control-socket=/tmp/g.ctl"]
+
+
+def test_a_gunicorn_without_control_socket_gets_no_flag_for_it() -> None:
+    older = gunicorn_backend.known_options() - {NO_CTL, "--control-socket"}
+    with mock.patch.object(gunicorn_backend, "known_options", return_value=older):
+        assert server({"workers": 2}).prep_server_args() == ["--workers=2"]
+
+
+def test_negated_flag_only_where_gunicorn_has_one() -> None:
+    backend = server()
+    assert backend.negated_flag("--sendfile") == "--no-sendfile"
+    assert backend.negated_flag("--control-socket") == NO_CTL
+    assert backend.negated_flag("--preload") is None
+    assert backend.negated_flag("-w") is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"bnd": "127.0.0.1:8000"},
+            "Process 'web': unknown gunicorn option 'bnd' in ARGS. Did you mean 'bind'?",
+        ),
+        # Abbreviations are off: "prot" would silently have been --protocol.
+        (
+            {"prot": 8000},
+            "Process 'web': unknown gunicorn option 'prot' in ARGS. Did you mean 'protocol'?",
+        ),
+        (
+            ["--wrkers=2"],
+            "Process 'web': unknown gunicorn option '--wrkers' in ARGS. Did you mean '--workers'?",
+        ),
+        (
+            {"zzzzzz": 1},
+            "Process 'web': unknown gunicorn option 'zzzzzz' in ARGS. "
+            "See 'gunicorn --help' for the options it accepts.",
+        ),
+        (
+            {"workers": "abc"},
+            "Process 'web': invalid value 'abc' for gunicorn option 'workers' in ARGS: "
+            "invalid int value: 'abc'.",
+        ),
+        (
+            {"workers": True},
+            "Process 'web': invalid value True for gunicorn option 'workers' in ARGS: "
+            "expected one argument.",
+        ),
+        (
+            ["--bind"],
+            "Process 'web': invalid use of gunicorn option '--bind' in ARGS: "
+            "expected one argument.",
+        ),
+        (
+            ["-w", "x"],
+            "Process 'web': invalid value 'x' for gunicorn option '-w' in ARGS: "
+            "invalid int value: 'x'.",
+        ),
+        (
+            {"reuse_port": "true"},
+            "Process 'web': invalid value 'true' for gunicorn option 'reuse_port' in ARGS: "
+            "ignored explicit argument 'true'.",
+        ),
+        # Values gunicorn's own validators reject, as loading its configuration would.
+        (
+            {"keep_alive": -3},
+            "Process 'web': invalid value -3 for gunicorn option 'keep_alive' in ARGS: "
+            "Value must be positive: -3.",
+        ),
+        (
+            {"http_protocols": "h2"},
+            "Process 'web': gunicorn rejects ARGS: http_protocols includes h2 but the h2 "
+            "package is not installed. Install gunicorn[http2], or drop h2 from "
+            "http_protocols.",
+        ),
+        (
+            ["mysite.wsgi:app"],
+            "Process 'web': unexpected argument 'mysite.wsgi:app' in ARGS: ARGS holds "
+            "options only; the application comes from the WSGI_APPLICATION setting.",
+        ),
+        (
+            ["--workers=2", "mysite.wsgi:app", "--preload", "other"],
+            "Process 'web': unexpected argument 'mysite.wsgi:app' in ARGS: ARGS holds "
+            "options only; the application comes from the WSGI_APPLICATION setting.",
+        ),
+        (
+            {"paste": "production.ini"},
+            "Process 'web': gunicorn option 'paste' cannot be set in ARGS: the application "
+            "comes from the WSGI_APPLICATION setting.",
+        ),
+        (
+            {"version": True},
+            "Process 'web': gunicorn option 'version' cannot be set in ARGS: it makes "
+            "gunicorn print and exit instead of serving.",
+        ),
+        (
+            ["-hD"],
+            "Process 'web': gunicorn option '-hD' cannot be set in ARGS: it makes gunicorn "
+            "print and exit instead of serving.",
+        ),
+    ],
+)
+def test_check_args_errors(args: Any, message: str) -> None:
+    assert error_for(args) == message
+
+
+def test_a_parser_error_that_exits_is_captured(capsys: pytest.CaptureFixture[str]) -> None:
+    def fail(self: argparse.ArgumentParser, args: Any, namespace: Any = None) -> Any:
+        self.error("something argparse refuses")
+
+    with mock.patch.object(argparse.ArgumentParser, "parse_known_args", fail):
+        message = error_for({"workers": 2})
+
+    assert message == "Process 'web': gunicorn rejects ARGS: something argparse refuses."
+    assert capsys.readouterr() == ("", "")
+
+
+def test_an_argparse_error_naming_no_option() -> None:
+    def fail(self: argparse.ArgumentParser, args: Any, namespace: Any = None) -> Any:
+        raise argparse.ArgumentError(None, "no option named")
+
+    with mock.patch.object(argparse.ArgumentParser, "parse_known_args", fail):
+        message = error_for({"workers": 2})
+
+    assert message == "Process 'web': gunicorn rejects ARGS: no option named."
+
+
+def test_a_gunicorn_without_config_validate() -> None:
+    with mock.patch.object(gunicorn_backend.Config, "validate", None, create=True):
+        assert checked_argv({"http_protocols": "h2"}) == [NO_CTL, "--http-protocols=h2"]
+
+
+def test_the_application_reads_our_argv_not_sys_argv(monkeypatch: pytest.MonkeyPatch) -> None:
+    django_argv = ["manage.py", "prodserver", "web", "--settings=tests.settings", "-v", "2"]
+    monkeypatch.setattr(sys, "argv", list(django_argv))
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
+
+    app = DjangoGunicornApplication(["--bind=127.0.0.1:8123", "-w", "3", NO_CTL, TARGET])
+
+    assert app.cfg.bind == ["127.0.0.1:8123"]
+    assert app.cfg.workers == 3
+    assert app.cfg.control_socket_disable is True
+    assert app.app_uri == TARGET
+    assert sys.argv == django_argv
+
+
+def test_start_server_closes_db_connections_and_runs_the_application() -> None:
+    backend = server({"bind": "127.0.0.1:8123"})
+    args = backend.prep_server_args()
+    with (
+        mock.patch("django.db.connections.close_all") as close_all,
+        mock.patch.object(DjangoGunicornApplication, "run", autospec=True) as run,
+    ):
+        backend.start_server(*args)
+
+    close_all.assert_called_once_with()
+    (app,) = run.call_args.args
+    assert app.argv == [NO_CTL, "--bind=127.0.0.1:8123", TARGET]
+    assert app.cfg.bind == ["127.0.0.1:8123"]
+
+
+def test_django_options_never_reach_gunicorn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["manage.py", "prodserver", "--settings=x", "--traceback"])
+    backend = server({"workers": 2})
+    with (
+        mock.patch("django.db.connections.close_all"),
+        mock.patch.object(DjangoGunicornApplication, "run", autospec=True) as run,
+    ):
+        backend.start_server(*backend.prep_server_args())
+
+    (app,) = run.call_args.args
+    assert app.argv == [NO_CTL, "--workers=2", TARGET]
+
+
+def test_describe_start() -> None:
+    backend = server({"bind": "127.0.0.1:8000", "workers": 2})
+    assert backend.describe_start(backend.prep_server_args()) == (
+        "gunicorn --no-control-socket --bind=127.0.0.1:8000 --workers=2 testsite.wsgi:application"
+    )

@@ -1,0 +1,203 @@
+"""gunicorn, uvicorn, uvicorn-wsgi and waitress started for real by ``manage.py prodserver``.
+
+Each server runs in a subprocess on a free loopback port and answers real HTTP requests; a
+request still in flight when the stop signal arrives must get its whole response, and the
+process must then exit with status 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import StartServer
+from .harness import Response, ServerProcess, run_manage, write_settings
+
+pytestmark = pytest.mark.integration
+
+HELLO = "Hello from testsite"
+SLOW_BODY = "slow response done"
+
+WEB_SERVERS: dict[str, dict[str, Any]] = {
+    "gunicorn": {
+        "BACKEND": "gunicorn",
+        "ARGS": {"bind": "127.0.0.1:{port}", "workers": 1, "graceful_timeout": 10},
+    },
+    "uvicorn": {"BACKEND": "uvicorn", "ARGS": {"host": "127.0.0.1", "port": "{port}"}},
+    "uvicorn-wsgi": {"BACKEND": "uvicorn-wsgi", "ARGS": {"host": "127.0.0.1", "port": "{port}"}},
+    # No host: the backend's loopback default is what the request reaches.
+    "waitress": {"BACKEND": "waitress", "ARGS": {"port": "{port}"}},
+}
+# gunicorn documents SIGINT as a quick shutdown, so only the others finish requests on it.
+GRACEFUL_ON_SIGINT = ["uvicorn", "uvicorn-wsgi", "waitress"]
+
+
+def start_web(start_server: StartServer, backend: str, **kwargs: Any) -> ServerProcess:
+    server = start_server({"web": WEB_SERVERS[backend]}, **kwargs)
+    first = server.wait_ready()
+    assert (first.status, first.body) == (200, HELLO), server.output
+    return server
+
+
+def request_in_thread(call: Callable[[], Response]) -> tuple[threading.Thread, list[Any]]:
+    """Run ``call`` in a thread; the list receives its response or its exception."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except Exception as e:  # reported by the test, not lost in the thread
+            outcome.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def stop_during_slow_request(server: ServerProcess, sig: int) -> tuple[int, float, Response]:
+    """Send ``sig`` while /slow/ is being served; return exit status, seconds to exit, response."""
+    thread, outcome = request_in_thread(lambda: server.get("/slow/?seconds=2", timeout=20))
+    time.sleep(0.7)  # the request has reached the view, which sleeps 2 s
+    assert thread.is_alive() and not outcome, f"the slow request ended early: {outcome}"
+    started = time.monotonic()
+    status = server.stop(sig, timeout=10)
+    elapsed = time.monotonic() - started
+    thread.join(timeout=10)
+    assert outcome, "the slow request got no answer"
+    response = outcome[0]
+    assert isinstance(response, Response), f"{response!r}\n{server.output}"
+    return status, elapsed, response
+
+
+@pytest.mark.parametrize("backend", list(WEB_SERVERS))
+def test_serves_the_view_and_exits_0_on_sigterm(start_server: StartServer, backend: str) -> None:
+    # Django's own options on the command line must not reach the server's parser.
+    server = start_web(start_server, backend, extra_args=("-v", "2", "--traceback", "--no-color"))
+
+    response = server.get("/")
+
+    assert (response.status, response.body) == (200, HELLO)
+    assert server.stop(signal.SIGTERM) == 0, server.output
+    assert "Traceback" not in server.output
+
+
+@pytest.mark.parametrize("backend", list(WEB_SERVERS))
+def test_sigterm_lets_the_request_in_flight_finish(start_server: StartServer, backend: str) -> None:
+    server = start_web(start_server, backend)
+
+    status, elapsed, response = stop_during_slow_request(server, signal.SIGTERM)
+
+    assert (response.status, response.body) == (200, SLOW_BODY), server.output
+    assert status == 0, server.output
+    assert elapsed < 10
+
+
+@pytest.mark.parametrize("backend", GRACEFUL_ON_SIGINT)
+def test_sigint_lets_the_request_in_flight_finish(start_server: StartServer, backend: str) -> None:
+    server = start_web(start_server, backend)
+
+    status, _, response = stop_during_slow_request(server, signal.SIGINT)
+
+    assert (response.status, response.body) == (200, SLOW_BODY), server.output
+    assert status == 0, server.output
+
+
+def test_gunicorn_exits_0_on_sigint(start_server: StartServer) -> None:
+    server = start_web(start_server, "gunicorn")
+
+    assert server.stop(signal.SIGINT) == 0, server.output
+
+
+def test_gunicorn_leaves_no_control_socket(
+    start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    server = start_web(start_server, "gunicorn")
+
+    assert server.stop(signal.SIGTERM) == 0, server.output
+    assert list(home.iterdir()) == []
+
+
+def test_waitress_binds_loopback_by_default(start_server: StartServer) -> None:
+    server = start_web(start_server, "waitress")
+
+    assert f"Serving on http://127.0.0.1:{server.port}" in server.output
+    assert server.stop(signal.SIGTERM) == 0, server.output
+
+
+DRY_RUNS = {
+    "gunicorn": (
+        {"bind": "127.0.0.1:8123", "workers": 2, "preload": True},
+        "Would start process 'web' with backend 'gunicorn' (GunicornServer):\n"
+        "gunicorn --no-control-socket --bind=127.0.0.1:8123 --workers=2 --preload "
+        "testsite.wsgi:application\n",
+    ),
+    "uvicorn": (
+        {"port": 8123, "access_log": False},
+        "Would start process 'web' with backend 'uvicorn' (UvicornServer):\n"
+        "uvicorn testsite.asgi:application --port=8123 --no-access-log\n",
+    ),
+    "uvicorn-wsgi": (
+        {"port": 8123},
+        "Would start process 'web' with backend 'uvicorn-wsgi' (UvicornWSGIServer):\n"
+        "uvicorn testsite.wsgi:application --interface=wsgi --port=8123\n",
+    ),
+    "waitress": (
+        {"port": 8123, "threads": 8},
+        "Would start process 'web' with backend 'waitress' (WaitressServer):\n"
+        "waitress-serve --host=127.0.0.1 --port=8123 --threads=8 testsite.wsgi:application\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("backend", list(DRY_RUNS))
+def test_dry_run_prints_the_invocation(tmp_path: Path, backend: str) -> None:
+    args, expected = DRY_RUNS[backend]
+    write_settings(tmp_path, {"web": {"BACKEND": backend, "ARGS": args}})
+
+    result = run_manage(tmp_path, "prodserver", "web", "--dry-run")
+
+    assert (result.returncode, result.stdout, result.stderr) == (0, expected, "")
+
+
+BAD_OPTIONS = {
+    "gunicorn": (
+        {"bnd": "127.0.0.1:8000"},
+        "Process 'web': unknown gunicorn option 'bnd' in ARGS. Did you mean 'bind'?",
+    ),
+    "uvicorn": (
+        {"prot": 8000},
+        "Process 'web': unknown uvicorn option 'prot' in ARGS. Did you mean 'port'?",
+    ),
+    "uvicorn-wsgi": (
+        {"reload": "true"},
+        "Process 'web': invalid value 'true' for uvicorn option 'reload' in ARGS: "
+        "Option '--reload' does not take a value.",
+    ),
+    "waitress": (
+        {"threads": "many"},
+        "Process 'web': invalid value 'many' for waitress option 'threads' in ARGS: "
+        "invalid literal for int() with base 10: 'many'.",
+    ),
+}
+
+
+@pytest.mark.parametrize("backend", list(BAD_OPTIONS))
+def test_bad_option_is_one_line_without_traceback(tmp_path: Path, backend: str) -> None:
+    args, message = BAD_OPTIONS[backend]
+    write_settings(tmp_path, {"web": {"BACKEND": backend, "ARGS": args}})
+
+    result = run_manage(tmp_path, "prodserver", "web")
+
+    assert result.returncode != 0
+    assert result.stderr == f"CommandError: {message}\n"
+    assert "Traceback" not in result.stderr
