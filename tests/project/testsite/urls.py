@@ -25,4 +25,5 @@ urlpatterns = [
     path("", views.hello),
     path("slow/", views.slow),
     path("pid/", views.pid),
+    path("paths/", views.paths),
 ]

@@ -16,3 +16,8 @@ def slow(request):
 
 def pid(request):
     return HttpResponse(str(os.getpid()))
+
+
+def paths(request):
+    # What Django saw of the URL: the full path and the part after the script prefix.
+    return HttpResponse(f"{request.path} {request.path_info}")

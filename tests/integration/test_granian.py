@@ -1,0 +1,242 @@
+"""Granian for real: ``manage.py prodserver`` in a subprocess, spoken to over loopback."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import StartServer
+from .harness import PROJECT_DIR, Response, ServerProcess, free_port, subprocess_env, write_settings
+
+pytestmark = pytest.mark.integration
+
+GRANIAN_2 = int(metadata.version("granian").split(".")[0]) >= 2
+
+WSGI_BACKENDS = ["granian-wsgi", "django_prodserver.backends.granian.GranianWSGIServer"]
+ASGI_BACKENDS = ["granian-asgi", "django_prodserver.backends.granian.GranianASGIServer"]
+ALL_BACKENDS = WSGI_BACKENDS + ASGI_BACKENDS
+
+
+def web(backend: str, **args: Any) -> dict[str, Any]:
+    if not GRANIAN_2:
+        # A Granian 1.x WSGI worker sometimes does not exit on SIGTERM after serving (its own
+        # CLI too); the kill timeout, advisable in production anyway, bounds the shutdown.
+        args.setdefault("workers-kill-timeout", 3)
+    return {"web": {"BACKEND": backend, "ARGS": {"host": "127.0.0.1", "port": "{port}", **args}}}
+
+
+def wait_exit(server: ServerProcess, timeout: float = 10) -> int:
+    try:
+        return server.proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"server still running after {timeout}s:\n{server.output}") from None
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_two_workers_answer(start_server: StartServer, backend: str) -> None:
+    server = start_server(web(backend, workers=2, http="1", backlog=256))
+    assert server.wait_ready().body == "Hello from testsite"
+    pids = {server.get("/pid/").body for _ in range(6)}
+    assert all(pid.isdigit() and int(pid) != server.proc.pid for pid in pids)
+    assert "worker-2" in server.output
+    # Plain Django has no lifespan support: the no-lifespan interface must not try it.
+    assert "Lifespan" not in server.output
+    assert server.stop() == 0
+
+
+@pytest.mark.skipif(
+    not GRANIAN_2,
+    reason="Granian 1.x cuts requests in flight at SIGTERM (its own CLI too), and a WSGI worker "
+    "with one in flight does not exit until workers-kill-timeout",
+)
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_sigterm_lets_the_request_in_flight_finish(start_server: StartServer, backend: str) -> None:
+    server = start_server(web(backend))
+    server.wait_ready()
+    responses: list[Response] = []
+    request = threading.Thread(target=lambda: responses.append(server.get("/slow/?seconds=2")))
+    request.start()
+    time.sleep(0.7)  # the request has reached the view
+    assert server.stop(signal.SIGTERM, timeout=15) == 0
+    request.join(timeout=15)
+    assert [(r.status, r.body) for r in responses] == [(200, "slow response done")]
+
+
+def pkcs8_pem(private_key_pem: bytes) -> bytes:
+    # Granian reads PKCS#8 keys; trustme writes the traditional format.
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+@pytest.mark.parametrize("backend", ["granian-wsgi", "granian-asgi"])
+def test_https(start_server: StartServer, tmp_path: Path, backend: str) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
+    key.write_bytes(pkcs8_pem(issued.private_key_pem.bytes()))
+    args = {"ssl-certificate": str(cert), "ssl_keyfile": key}
+    server = start_server(web(backend, **args), scheme="https")
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    assert server.wait_ready(context=context).body == "Hello from testsite"
+    assert server.stop(timeout=15) == 0
+
+
+@pytest.mark.parametrize("backend", ["granian-wsgi", "granian-asgi"])
+def test_url_path_prefix(start_server: StartServer, backend: str) -> None:
+    server = start_server(web(backend, **{"url-path-prefix": "/app"}))
+    # Granian 2.x strips the prefix from requests that carry it. Granian 1.x's WSGI expects
+    # a proxy to have stripped it already and only sets SCRIPT_NAME.
+    path = "/paths/" if backend == "granian-wsgi" and not GRANIAN_2 else "/app/paths/"
+    server.wait_ready(path)
+    # What an application relies on: its views are reached, and Django knows the prefix as
+    # its script name, so reverse() and redirects include it.
+    assert server.get(path).body == "/app/paths/ /paths/"
+    assert server.stop() == 0
+
+
+def test_threads_on_wsgi_serve_requests_concurrently(start_server: StartServer) -> None:
+    server = start_server(web("granian-wsgi", workers=1, threads=2))
+    server.wait_ready()
+    responses: list[Response] = []
+    requests = [
+        threading.Thread(target=lambda: responses.append(server.get("/slow/?seconds=1.5")))
+        for _ in range(2)
+    ]
+    started = time.monotonic()
+    for request in requests:
+        request.start()
+    for request in requests:
+        request.join(timeout=15)
+    elapsed = time.monotonic() - started
+    assert [r.status for r in responses] == [200, 200]
+    assert elapsed < 2.8, f"two 1.5 s requests took {elapsed:.1f}s: not served in parallel"
+    assert server.stop() == 0
+
+
+def test_preload_off_still_serves(start_server: StartServer) -> None:
+    processes = web("granian-wsgi", workers=2)
+    processes["web"]["PRELOAD"] = False
+    server = start_server(processes)
+    assert server.wait_ready().body == "Hello from testsite"
+    assert server.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("backend", "setting"),
+    [("granian-wsgi", "WSGI_APPLICATION"), ("granian-asgi", "ASGI_APPLICATION")],
+)
+def test_application_import_error_stops_before_workers(
+    start_server: StartServer, tmp_path: Path, backend: str, setting: str
+) -> None:
+    (tmp_path / "broken_app.py").write_text("import module_that_does_not_exist\n")
+    server = start_server(web(backend), extra_settings=f"{setting} = 'broken_app.application'")
+    assert wait_exit(server) != 0
+    assert (
+        "CommandError: Process 'web': the application 'broken_app:application' failed to "
+        "import: ModuleNotFoundError: No module named 'module_that_does_not_exist'"
+    ) in server.output
+    assert "Spawning worker" not in server.output
+    assert "Traceback" not in server.output
+
+
+def test_port_in_use(start_server: StartServer) -> None:
+    port = free_port()
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", port))
+        occupant.listen()
+        server = start_server(web("granian-wsgi", port=port))
+        assert wait_exit(server) != 0
+    assert (
+        f"CommandError: Process 'web': cannot listen on 127.0.0.1:{port}: Address already in "
+        f"use. Is another server using it?"
+    ) in server.output
+    assert "Traceback" not in server.output
+
+
+def test_dry_run_prints_the_call(start_server: StartServer) -> None:
+    processes = {"web": {"BACKEND": "granian-wsgi", "ARGS": {"port": "{port}", "workers": 2}}}
+    server = start_server(processes, extra_args=("--dry-run",))
+    assert wait_exit(server) == 0
+    assert (
+        f"Granian('testsite.wsgi:application', interface='wsgi', port={server.port}, "
+        f"workers=2).serve(target_loader=load_application)"
+    ) in server.output
+
+
+class CopiedProjectServer(ServerProcess):
+    """``manage.py prodserver`` run from a copy of the test project, which a test may edit."""
+
+    def __init__(self, directory: Path, project: Path, name: str, port: int) -> None:
+        self.port = port
+        self.scheme = "http"
+        self.log_path = directory / "server.log"
+        self._log = self.log_path.open("w")
+        command = [
+            sys.executable,
+            str(project / "manage.py"),
+            "prodserver",
+            name,
+            "--settings=prodserver_test_settings",
+            f"--pythonpath={directory}",
+        ]
+        self.proc = subprocess.Popen(
+            command,
+            cwd=project,
+            env=subprocess_env(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+@pytest.fixture
+def copied_project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(
+        PROJECT_DIR, project, ignore=shutil.ignore_patterns("__pycache__", "db.sqlite3")
+    )
+    return project
+
+
+@pytest.mark.parametrize("backend", ["granian-wsgi", "granian-asgi"])
+def test_reload_serves_an_edited_view(tmp_path: Path, copied_project: Path, backend: str) -> None:
+    pytest.importorskip("watchfiles")
+    port = free_port()
+    write_settings(tmp_path, {"web": {"BACKEND": backend, "ARGS": {"port": port, "reload": True}}})
+    server = CopiedProjectServer(tmp_path, copied_project, "web", port)
+    try:
+        assert server.wait_ready().body == "Hello from testsite"
+        views = copied_project / "testsite" / "views.py"
+        views.write_text(views.read_text().replace("Hello from testsite", "Hello, reloaded"))
+        deadline = time.monotonic() + 30
+        body = ""
+        while time.monotonic() < deadline and body != "Hello, reloaded":
+            time.sleep(0.5)
+            try:
+                body = server.get("/", timeout=5).body
+            except OSError:
+                continue  # the workers are being replaced
+        assert body == "Hello, reloaded", server.output
+        assert server.stop(timeout=15) == 0
+    finally:
+        server.kill()
