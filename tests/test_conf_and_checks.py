@@ -11,7 +11,11 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from django_prodserver import conf
-from django_prodserver.checks import check_debug_in_production, check_production_processes
+from django_prodserver.checks import (
+    check_debug_in_production,
+    check_development_options,
+    check_production_processes,
+)
 from django_prodserver.exceptions import ProdserverError
 
 SettingsWrapper = Any  # pytest-django renamed its class across versions
@@ -182,3 +186,37 @@ def test_deploy_check_warns_when_debug_is_on(settings: SettingsWrapper) -> None:
     )
     settings.DEBUG = False
     assert check_debug_in_production() == []
+
+
+@pytest.mark.parametrize("value", [True, None, "true", "1"])
+def test_deploy_check_warns_about_development_options(
+    settings: SettingsWrapper, value: object
+) -> None:
+    settings.PRODUCTION_PROCESSES = {
+        "web": {"BACKEND": "tests.fake_backends.RecordingServer", "ARGS": {"reload": value}},
+        "plain": {"BACKEND": "tests.fake_backends.RecordingServer", "ARGS": "--reload"},
+        "broken": {"BACKEND": "nope"},
+    }
+    assert check_development_options() == [
+        checks.Warning(
+            "Process 'web': ARGS['reload'] is a development option: it costs resources and "
+            "restarts the server whenever a file changes.",
+            hint="Remove 'reload' from the ARGS that production uses.",
+            id="prodserver.W003",
+        )
+    ]
+
+
+@pytest.mark.parametrize("value", [False, "false", "off"])
+def test_development_option_turned_off_is_fine(settings: SettingsWrapper, value: object) -> None:
+    settings.PRODUCTION_PROCESSES = {
+        "web": {"BACKEND": "tests.fake_backends.RecordingServer", "ARGS": {"reload": value}}
+    }
+    assert check_development_options() == []
+
+
+def test_development_options_check_skips_a_broken_setting(settings: SettingsWrapper) -> None:
+    settings.PRODUCTION_PROCESSES = "broken"
+    assert check_development_options() == []
+    del settings.PRODUCTION_PROCESSES
+    assert check_development_options() == []

@@ -6,6 +6,7 @@ reporting the rest.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +35,38 @@ def check_production_processes(**kwargs: Any) -> list[checks.CheckMessage]:
             conf.prepare(conf.validate_entry(name, entry))
         except ProdserverError as e:
             messages.append(_message(e))
+    return messages
+
+
+_OFF = {"false", "0", "no", "off"}
+
+
+@checks.register("prodserver", deploy=True)
+def check_development_options(**kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        processes = conf.processes_setting() if hasattr(settings, conf.SETTING) else {}
+    except ProdserverError:
+        return []  # reported by check_production_processes
+    messages: list[checks.CheckMessage] = []
+    for name, entry in processes.items():
+        try:
+            backend = conf.load_backend(conf.validate_entry(name, entry))
+        except ProdserverError:
+            continue  # reported by check_production_processes
+        if not isinstance(backend.args, Mapping):
+            continue
+        for key, value in backend.args.items():
+            option = str(key).lstrip("-").replace("_", "-")
+            enabled = value is not False and str(value).lower() not in _OFF
+            if option in backend.development_options and enabled:
+                messages.append(
+                    checks.Warning(
+                        f"Process {name!r}: ARGS[{key!r}] is a development option: it costs "
+                        f"resources and restarts the server whenever a file changes.",
+                        hint=f"Remove {key!r} from the ARGS that production uses.",
+                        id="prodserver.W003",
+                    )
+                )
     return messages
 
 

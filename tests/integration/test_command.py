@@ -144,3 +144,18 @@ def test_resolving_an_alias_imports_only_that_backend(tmp_path: Path) -> None:
     result = run_manage(tmp_path, "prodserver", "--dry-run", "--skip-checks")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "loaded: ['django_prodserver.backends.base']"
+
+
+def test_django_start_up_imports_no_backend_and_scans_nothing(tmp_path: Path) -> None:
+    write_settings(tmp_path, {"web": WSGIREF_8123, "worker": {"BACKEND": "celery-worker"}})
+    script = (
+        "import sys; from django_prodserver import registry; "
+        "print(registry.discover.cache_info().currsize, "
+        "sorted(m for m in sys.modules if m.startswith('django_prodserver.backends')))"
+    )
+    result = run_manage(tmp_path, "shell", "-c", script)
+    assert result.returncode == 0, result.stderr
+    # Only this package's own base module; no backend, no server package, no metadata scan.
+    assert result.stdout.splitlines()[-1] == (
+        "0 ['django_prodserver.backends', 'django_prodserver.backends.base']"
+    )

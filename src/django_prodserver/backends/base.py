@@ -13,9 +13,12 @@ from ..redact import redact_argv, shown
 ArgsSetting = Any  # a mapping, a string or a list of strings, as written in settings
 
 
-def _flag(key: str) -> str:
-    # A key already written as a flag ("-w", "--bind") is kept; otherwise "max_requests" and
-    # "max-requests" both become "--max-requests", the spelling every supported CLI uses.
+def flag_for(key: str) -> str:
+    """The flag an ``ARGS`` key becomes: ``"max_requests"`` -> ``"--max-requests"``.
+
+    A key already written as a flag (``"-w"``, ``"--bind"``) is kept; otherwise ``"max_requests"``
+    and ``"max-requests"`` both become ``"--max-requests"``, the spelling every supported CLI uses.
+    """
     return key if key.startswith("-") else "--" + key.replace("_", "-")
 
 
@@ -65,7 +68,7 @@ def args_to_argv(
     for key, value in args.items():
         if not isinstance(key, str) or not key.strip("-"):
             raise InvalidBackendArgs(f"{where}ARGS has the key {key!r}; keys must be option names.")
-        flag = _flag(key)
+        flag = flag_for(key)
         values = value if isinstance(value, (list, tuple)) else [value]
         for item in values:
             if item is True or item is None:
@@ -95,6 +98,8 @@ class BaseServerBackend:
     settings_keys: ClassVar[frozenset[str]] = frozenset()
     #: The program name shown by ``--dry-run``.
     program: ClassVar[str] = ""
+    #: ARGS options meant for development only; ``check --deploy`` warns about them.
+    development_options: ClassVar[frozenset[str]] = frozenset({"reload"})
 
     def __init__(
         self, *, alias: str | None = None, process_name: str | None = None, **server_config: Any
