@@ -130,7 +130,7 @@ def test_is_a_server_backend() -> None:
     assert issubclass(GranianWSGIServer, GranianServer)
     assert issubclass(GranianASGIServer, GranianServer)
     assert GranianServer.kind == "server"
-    assert GranianServer.settings_keys == frozenset({"PRELOAD"})
+    assert GranianServer.settings_keys == frozenset({"PRELOAD", "STATIC"})
 
 
 @pytest.mark.parametrize("alias", ["granian-wsgi", "granian-asgi"])
@@ -907,4 +907,114 @@ def test_an_http_option_without_a_settings_field(monkeypatch: pytest.MonkeyPatch
     assert error_for({"http2-future-thing": "x"}) == (
         f"Process 'web': Granian {VERSION} has a command-line option for 'future_thing' but "
         f"HTTP2Settings has no such field; remove it from ARGS."
+    )
+
+
+# -- STATIC: Django's static files served by Granian -------------------------------------------
+
+needs_static = pytest.mark.skipif(
+    not backend_module.SERVES_STATIC_FILES, reason="static files need Granian 2.3"
+)
+
+
+@pytest.fixture
+def static_root(tmp_path: Path, settings: Any) -> Path:
+    root = tmp_path / "staticfiles"
+    (root / "css").mkdir(parents=True)
+    (root / "css" / "site.css").write_text("body {}")
+    settings.STATIC_ROOT = root
+    settings.STATIC_URL = "static/"
+    return root
+
+
+@needs_static
+def test_static_serves_static_root_at_static_url(static_root: Path) -> None:
+    kwargs = kwargs_for({"port": 8000}, STATIC=True)
+    many = GRANIAN >= (2, 7)  # routes and mounts became lists in 2.7
+    assert kwargs["static_path_route"] == (["/static"] if many else "/static")
+    assert kwargs["static_path_mount"] == ([static_root] if many else static_root)
+
+
+@needs_static
+def test_static_false_adds_nothing(static_root: Path) -> None:
+    assert "static_path_route" not in kwargs_for({}, STATIC=False)
+
+
+@needs_static
+@pytest.mark.parametrize(
+    ("static_url", "route"), [("/assets/", "/assets"), ("/a/b", "/a/b"), ("static", "/static")]
+)
+def test_static_route_from_static_url(
+    static_root: Path, settings: Any, static_url: str, route: str
+) -> None:
+    settings.STATIC_URL = static_url
+    assert kwargs_for({}, STATIC=True)["static_path_route"] in (route, [route])
+
+
+@needs_static
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"STATIC_ROOT": None},
+            "Process 'web': STATIC serves the files 'manage.py collectstatic' gathers in "
+            "STATIC_ROOT, but STATIC_ROOT is not set. Set it, such as BASE_DIR / 'staticfiles', "
+            "and run collectstatic.",
+        ),
+        (
+            {"STATIC_URL": "https://cdn.example.com/static/"},
+            "Process 'web': STATIC serves STATIC_URL from this server, but STATIC_URL is "
+            "'https://cdn.example.com/static/'. Set it to a path such as 'static/', or drop "
+            "STATIC when a CDN serves the files.",
+        ),
+        (
+            {"STATIC_URL": "/"},
+            "Process 'web': STATIC serves STATIC_URL from this server, but STATIC_URL is '/'. Set "
+            "it to a path such as 'static/', or drop STATIC when a CDN serves the files.",
+        ),
+    ],
+)
+def test_static_setting_errors(
+    static_root: Path, settings: Any, change: dict[str, Any], message: str
+) -> None:
+    for name, value in change.items():
+        setattr(settings, name, value)
+    assert error_for({}, STATIC=True) == message
+
+
+@needs_static
+def test_static_root_that_is_empty(static_root: Path, settings: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    settings.STATIC_ROOT = str(empty)
+    assert error_for({}, STATIC=True) == (
+        f"Process 'web': STATIC serves STATIC_ROOT, but {str(empty)!r} is empty or missing. Run "
+        f"'manage.py collectstatic' before starting the server."
+    )
+
+
+@needs_static
+def test_static_with_static_path_options_in_args(static_root: Path) -> None:
+    assert error_for({"static-path-route": "/s"}, STATIC=True) == (
+        "Process 'web': STATIC sets Granian's static-path options from STATIC_URL and "
+        "STATIC_ROOT; remove the static-path options from ARGS, or drop STATIC."
+    )
+
+
+def test_static_must_be_a_bool() -> None:
+    assert error_for({}, STATIC="yes") == "Process 'web': STATIC must be True or False, not 'yes'."
+
+
+def test_static_in_args_points_at_the_entry_key() -> None:
+    assert error_for({"static": True}) == (
+        "Process 'web': ARGS['static'] is not a Granian option: to serve Django's static files, "
+        "set 'STATIC': True in the process's entry, beside 'ARGS'."
+    )
+
+
+def test_static_needs_a_recent_granian(static_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backend_module, "SERVES_STATIC_FILES", False)  # as on Granian < 2.3
+    assert error_for({}, STATIC=True) == (
+        f"Process 'web': STATIC needs Granian 2.3 or later; {VERSION} is installed. Upgrade "
+        f"Granian, or serve static files with WhiteNoise or a proxy."
     )

@@ -17,11 +17,20 @@ from typing import Any
 import pytest
 
 from .conftest import StartServer
-from .harness import PROJECT_DIR, Response, ServerProcess, free_port, subprocess_env, write_settings
+from .harness import (
+    PROJECT_DIR,
+    Response,
+    ServerProcess,
+    free_port,
+    run_manage,
+    subprocess_env,
+    write_settings,
+)
 
 pytestmark = pytest.mark.integration
 
 GRANIAN_2 = int(metadata.version("granian").split(".")[0]) >= 2
+SERVES_STATIC_FILES = tuple(int(p) for p in metadata.version("granian").split(".")[:2]) >= (2, 3)
 
 WSGI_BACKENDS = ["granian-wsgi", "django_prodserver.backends.granian.GranianWSGIServer"]
 ASGI_BACKENDS = ["granian-asgi", "django_prodserver.backends.granian.GranianASGIServer"]
@@ -240,3 +249,24 @@ def test_reload_serves_an_edited_view(tmp_path: Path, copied_project: Path, back
         assert server.stop(timeout=15) == 0
     finally:
         server.kill()
+
+
+@pytest.mark.skipif(not SERVES_STATIC_FILES, reason="Granian serves static files from 2.3 on")
+def test_static_serves_collected_files_and_django_the_rest(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    static_root = tmp_path / "staticfiles"
+    extra = f"STATIC_ROOT = {str(static_root)!r}\nSTATIC_URL = 'static/'\n"
+    write_settings(tmp_path, {}, extra)
+    collected = run_manage(tmp_path, "collectstatic", "--noinput", "-v", "0")
+    assert collected.returncode == 0, collected.stderr
+    processes = web("granian-wsgi")
+    processes["web"]["STATIC"] = True
+    server = start_server(processes, extra_settings=extra)
+    assert server.wait_ready("/").body == "Hello from testsite"
+    css = server.get("/static/admin/css/base.css")
+    assert css.status == 200
+    assert css.body == (static_root / "admin" / "css" / "base.css").read_text()
+    assert "max-age" in css.headers.get("cache-control", "")
+    assert server.get("/static/admin/css/missing.css").status == 404
+    assert server.stop() == 0

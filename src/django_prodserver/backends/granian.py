@@ -54,6 +54,9 @@ INTERFACES_BY_ALIAS = {"granian-asgi": ASGI_INTERFACES, "granian-wsgi": WSGI_INT
 # Granian 2.x refuses more than one blocking thread outside WSGI (ConfigurationError in serve()).
 SINGLE_BLOCKING_THREAD_OUTSIDE_WSGI = "runtime_threads" in GRANIAN_PARAMETERS
 
+# Granian 2.3 added serving static files from a route.
+SERVES_STATIC_FILES = "static_path_route" in GRANIAN_PARAMETERS
+
 # Command-line parameters whose constructor keyword is named differently.
 KWARG_NAMES = {
     "host": "address",
@@ -230,7 +233,7 @@ class GranianServer(BaseServerBackend):
     """
 
     program = "granian"
-    settings_keys: ClassVar[frozenset[str]] = frozenset({"PRELOAD"})
+    settings_keys: ClassVar[frozenset[str]] = frozenset({"PRELOAD", "STATIC"})
     #: The interfaces this class serves, the first being the default; None: decided by the alias.
     interfaces: ClassVar[tuple[str, ...] | None] = None
 
@@ -238,6 +241,16 @@ class GranianServer(BaseServerBackend):
 
     def prep_server_args(self) -> list[str]:
         """Granian argv: a dict is mapped option by option, a string is split like a shell."""
+        argv = self._args_argv()
+        static_argv = self._static_argv()
+        if static_argv and any(token.startswith("--static-path-") for token in argv):
+            raise self.error(
+                "STATIC sets Granian's static-path options from STATIC_URL and STATIC_ROOT; "
+                "remove the static-path options from ARGS, or drop STATIC."
+            )
+        return [*argv, *static_argv]
+
+    def _args_argv(self) -> list[str]:
         if isinstance(self.args, Mapping):
             return self._map_args(self.args).argv
         if isinstance(self.args, str):
@@ -246,6 +259,49 @@ class GranianServer(BaseServerBackend):
             except ValueError as e:
                 raise self.error(f"ARGS is a string that cannot be split into options: {e}.") from e
         return super().prep_server_args()
+
+    def _static_argv(self) -> list[str]:
+        """Granian's static-file options for Django's STATIC_URL and STATIC_ROOT, when STATIC."""
+        static = self.server_config.get("STATIC", False)
+        if not isinstance(static, bool):
+            raise self.error(f"STATIC must be True or False, not {static!r}.")
+        if not static:
+            return []
+        if not SERVES_STATIC_FILES:
+            raise self.error(
+                f"STATIC needs Granian 2.3 or later; {GRANIAN_VERSION} is installed. Upgrade "
+                f"Granian, or serve static files with WhiteNoise or a proxy."
+            )
+        return [
+            f"--static-path-route={self._static_route()}",
+            f"--static-path-mount={self._static_root()}",
+        ]
+
+    def _static_route(self) -> str:
+        url = str(getattr(settings, "STATIC_URL", "") or "")
+        path = url.split("://", 1)[-1].split("/", 1)[-1] if "://" in url else url
+        if "://" in url or url.startswith("//") or not path.strip("/"):
+            raise self.error(
+                f"STATIC serves STATIC_URL from this server, but STATIC_URL is {url!r}. Set it "
+                f"to a path such as 'static/', or drop STATIC when a CDN serves the files."
+            )
+        return "/" + path.strip("/")
+
+    def _static_root(self) -> Path:
+        root = getattr(settings, "STATIC_ROOT", None)
+        if not root:
+            raise self.error(
+                "STATIC serves the files 'manage.py collectstatic' gathers in STATIC_ROOT, but "
+                "STATIC_ROOT is not set. Set it, such as BASE_DIR / 'staticfiles', and run "
+                "collectstatic."
+            )
+        path = Path(root)
+        if not path.is_dir() or not any(path.iterdir()):
+            raise self.error(
+                f"STATIC serves STATIC_ROOT, but {str(path)!r} is empty or missing. Run "
+                f"'manage.py collectstatic' before starting the server."
+            )
+        return path
 
     def _map_args(self, args: Mapping[Any, Any]) -> MappedArgs:
         options = cli_options(granian_cli)
@@ -258,6 +314,11 @@ class GranianServer(BaseServerBackend):
             name = key.lstrip("-").replace("_", "-")
             rename = renames.get(name, Rename(name, None))
             option = options.get(rename.option)
+            if option is None and name == "static":
+                raise self.error(
+                    f"ARGS[{key!r}] is not a Granian option: to serve Django's static files, "
+                    f"set 'STATIC': True in the process's entry, beside 'ARGS'."
+                )
             if option is None:
                 message = missing_option_message(name, list(options), GRANIAN_VERSION)
                 raise self.error(f"ARGS[{key!r}] {message}")
