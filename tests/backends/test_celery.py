@@ -119,8 +119,8 @@ def test_a_one_item_list_is_accepted_for_a_single_valued_option() -> None:
 
 def test_a_longer_list_for_a_single_valued_option_is_refused() -> None:
     assert error_of(worker({"concurrency": [1, 2]})) == (
-        "Process 'worker': ARGS['concurrency'] = [1, 2] is a list, but celery worker's "
-        "--concurrency takes one value, and repeating it would keep only the last."
+        "Process 'worker': invalid value [1, 2] for celery worker option 'concurrency' in "
+        "ARGS: it takes one value, and repeating it would keep only the last."
     )
 
 
@@ -142,8 +142,7 @@ def test_no_args_give_no_arguments() -> None:
 
 def test_a_list_for_an_unknown_key_is_left_for_the_check_to_report() -> None:
     assert error_of(worker({"queuez": ["a", "b"]})) == (
-        "Process 'worker': ARGS['queuez'] = ['a', 'b']: celery worker has no option --queuez. "
-        "Did you mean --queues?"
+        "Process 'worker': unknown celery worker option 'queuez' in ARGS. Did you mean 'queues'?"
     )
 
 
@@ -163,8 +162,7 @@ def test_the_application_s_positional_arguments_are_not_options() -> None:
     backend._app = app
 
     assert error_of(backend) == (
-        "Process 'worker': ARGS['target'] = 'x': celery worker has no option --target. "
-        "Did you mean --purge?"
+        "Process 'worker': unknown celery worker option 'target' in ARGS. Did you mean 'purge'?"
     )
 
 
@@ -173,113 +171,165 @@ def test_the_application_s_positional_arguments_are_not_options() -> None:
 
 def test_an_unknown_option_is_named_with_a_suggestion() -> None:
     assert error_of(worker({"concurency": 2})) == (
-        "Process 'worker': ARGS['concurency'] = 2: celery worker has no option --concurency. "
-        "Did you mean --concurrency?"
+        "Process 'worker': unknown celery worker option 'concurency' in ARGS. "
+        "Did you mean 'concurrency'?"
     )
 
 
-def test_an_unknown_option_without_a_close_match_lists_the_accepted_ones() -> None:
+def test_an_unknown_flag_is_named_as_written() -> None:
+    assert error_of(worker(["--concurency=2"])) == (
+        "Process 'worker': unknown celery worker option '--concurency' in ARGS. "
+        "Did you mean '--concurrency'?"
+    )
+
+
+def test_an_unknown_option_without_a_close_match_points_to_the_help() -> None:
     assert error_of(beat({"zzz": 1})) == (
-        "Process 'worker': ARGS['zzz'] = 1: celery beat has no option --zzz. It accepts: "
-        "--detach, --enable-remote-control, --executable, --gid, --hostname, --logfile, "
-        "--loglevel, --max-interval, --no-enable-remote-control, --pidfile, --schedule, "
-        "--scheduler, --uid, --umask."
+        "Process 'worker': unknown celery beat option 'zzz' in ARGS. "
+        "See 'celery beat --help' for the options it accepts."
     )
 
 
 def test_a_bad_value_is_named_with_what_celery_accepts() -> None:
     assert error_of(worker({"concurrency": "abc"})) == (
-        "Process 'worker': ARGS['concurrency'] = 'abc' is not accepted by celery worker: "
-        "Invalid value for '-c' / '--concurrency': must be a non-negative integer or 'auto', "
-        "got 'abc'."
+        "Process 'worker': invalid value 'abc' for celery worker option 'concurrency' in ARGS: "
+        "must be a non-negative integer or 'auto', got 'abc'."
     )
 
 
 def test_a_bad_choice_lists_the_choices() -> None:
     assert error_of(worker(["--loglevel=LOUD"])) == (
-        "Process 'worker': the argument '--loglevel=LOUD' in ARGS is not accepted by celery "
-        "worker: Invalid value for '-l' / '--loglevel': 'LOUD' is not one of 'DEBUG', 'INFO', "
-        "'WARNING', 'ERROR', 'CRITICAL', 'FATAL'."
+        "Process 'worker': invalid value 'LOUD' for celery worker option '--loglevel' in ARGS: "
+        "'LOUD' is not one of 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'FATAL'."
     )
 
 
 def test_a_short_flag_with_its_value_attached_is_traced() -> None:
     assert error_of(worker(["-cx"])) == (
-        "Process 'worker': the argument '-cx' in ARGS is not accepted by celery worker: "
-        "Invalid value for '-c' / '--concurrency': must be a non-negative integer or 'auto', "
-        "got 'x'."
+        "Process 'worker': invalid use of celery worker option '-cx' in ARGS: "
+        "must be a non-negative integer or 'auto', got 'x'."
     )
 
 
 def test_a_value_given_to_a_flag_is_refused() -> None:
     assert error_of(worker({"purge": "yes"})) == (
-        "Process 'worker': ARGS['purge'] = 'yes' is not accepted by celery worker: "
+        "Process 'worker': invalid value 'yes' for celery worker option 'purge' in ARGS: "
         "Option '--purge' does not take a value."
     )
 
 
 def test_a_missing_value_is_refused() -> None:
     assert error_of(worker(["--concurrency"])) == (
-        "Process 'worker': the argument '--concurrency' in ARGS is not accepted by celery "
-        "worker: Option '--concurrency' requires an argument."
+        "Process 'worker': invalid use of celery worker option '--concurrency' in ARGS: "
+        "Option '--concurrency' requires an argument."
     )
 
 
 def test_a_bad_value_for_beat() -> None:
     assert error_of(beat({"max_interval": "x"})) == (
-        "Process 'worker': ARGS['max_interval'] = 'x' is not accepted by celery beat: "
-        "Invalid value for '--max-interval': 'x' is not a valid integer."
+        "Process 'worker': invalid value 'x' for celery beat option 'max_interval' in ARGS: "
+        "'x' is not a valid integer."
     )
 
 
 def test_an_error_that_names_no_option_of_args_says_celery_cannot_start() -> None:
     backend = worker()
     backend._app = testsite_app
-    param = click.Option(["--hidden"])
-    error = click.BadParameter("is wrong.", param=param)
+    error = click.BadParameter("is wrong.", param=click.Option(["--hidden"]))
 
-    assert backend._rejected(error, []).message == (
-        "Process 'worker': celery worker cannot start: Invalid value for '--hidden': is wrong."
+    assert backend.args_errors([]).from_click(error).message == (
+        "Process 'worker': celery worker cannot start: invalid value for celery worker option "
+        "'--hidden': is wrong."
     )
 
 
-def test_a_usage_error_that_names_no_option_says_celery_cannot_start() -> None:
+def test_a_usage_error_that_names_no_option_rejects_args() -> None:
     backend = worker()
+    backend._app = testsite_app
+    error = click.UsageError("Got unexpected extra argument.")
 
-    assert backend._rejected(click.UsageError("Got unexpected extra argument."), []).message == (
-        "Process 'worker': celery worker cannot start: Got unexpected extra argument."
+    assert backend.args_errors([]).from_click(error).message == (
+        "Process 'worker': celery worker rejects ARGS: Got unexpected extra argument."
     )
 
 
 def test_the_app_option_points_to_app() -> None:
     assert error_of(worker({"app": "proj"})) == (
-        "Process 'worker': ARGS['app'] = 'proj': set the Celery application in 'APP' instead."
+        "Process 'worker': celery worker option 'app' cannot be set in ARGS: the application "
+        "comes from the APP setting."
     )
 
 
 def test_a_global_celery_option_points_to_the_configuration() -> None:
     assert error_of(worker({"broker": "redis://"})) == (
-        "Process 'worker': ARGS['broker'] = 'redis://': --broker is an option of the celery "
-        "command itself, not of celery worker; set it in your Celery application's "
+        "Process 'worker': unknown celery worker option 'broker' in ARGS. It is an option of "
+        "the celery command, not of celery worker: set it in your Celery application's "
         "configuration instead."
     )
 
 
-@pytest.mark.parametrize("args", [{"detach": True}, ["-D"]])
-def test_detach_is_refused(args: Any) -> None:
-    source = "ARGS['detach'] = True" if isinstance(args, dict) else "the argument '-D' in ARGS"
+@pytest.mark.parametrize(("args", "name"), [({"detach": True}, "detach"), (["-D"], "-D")])
+def test_detach_is_refused(args: Any, name: str) -> None:
     assert error_of(worker(args)) == (
-        f"Process 'worker': {source}: prodserver runs celery worker in the foreground, where a "
-        f"process manager can supervise it and stop it; remove this option."
+        f"Process 'worker': celery worker option {name!r} cannot be set in ARGS: prodserver "
+        f"runs celery worker in the foreground, where a process manager can supervise it and "
+        f"stop it."
     )
 
 
 def test_help_is_refused_without_printing(capsys: pytest.CaptureFixture[str]) -> None:
     assert error_of(worker({"help": True})) == (
-        "Process 'worker': ARGS asks celery worker for its help, which prints and exits "
-        "instead of starting: '--help'."
+        "Process 'worker': celery worker option 'help' cannot be set in ARGS: it makes celery "
+        "worker print and exit instead of starting the worker."
     )
     assert capsys.readouterr() == ("", "")
+
+
+# Secret values
+
+
+def secret_option_worker(args: Any) -> Any:
+    app = Celery("with_secret")
+    app.user_options["worker"].add(click.Option(["--api-token"], type=int))
+    backend = worker(args)
+    backend._app = app
+    return backend
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"api_token": "hunter2"},
+            "invalid value '***' for celery worker option 'api_token' in ARGS: "
+            "'***' is not a valid integer.",
+        ),
+        # Written as a flag: the value is the next item.
+        (
+            ["--api-token", "hunter2"],
+            "invalid value '***' for celery worker option '--api-token' in ARGS: "
+            "'***' is not a valid integer.",
+        ),
+        (
+            {"api_token": ["hunter2", "hunter3"]},
+            "invalid value '***' for celery worker option 'api_token' in ARGS: "
+            "it takes one value, and repeating it would keep only the last.",
+        ),
+        (
+            {"api_token": ""},
+            "invalid value '***' for celery worker option 'api_token' in ARGS: "
+            "'' is not a valid integer.",
+        ),
+        (
+            ["--api-token hunter2"],
+            "the argument '--api-token ***' in ARGS contains a space, but each item of ARGS is "
+            "passed as one argument. Write it as separate items, ['--api-token', '***'], or as "
+            "a dict.",
+        ),
+    ],
+)
+def test_a_secret_value_is_never_shown(args: Any, message: str) -> None:
+    assert error_of(secret_option_worker(args)) == f"Process 'worker': {message}"
 
 
 def test_an_option_written_with_its_value_in_one_string_is_refused() -> None:
@@ -295,8 +345,7 @@ def test_a_failure_inside_celery_s_parsing_is_one_line() -> None:
     message = error_of(worker({"pool": "eventlet"}))
 
     assert message.startswith(
-        "Process 'worker': celery worker could not check ARGS '--pool=eventlet': "
-        "ModuleNotFoundError: No module named "
+        "Process 'worker': celery worker rejects ARGS: ModuleNotFoundError: No module named "
     )
     assert "\n" not in message
 
@@ -512,6 +561,14 @@ def test_describe_start_is_the_exact_invocation() -> None:
     assert backend.describe_start(checked_argv(backend)) == (
         "celery --app=testsite.celery_app.app --skip-checks worker --concurrency=2 "
         "'--logfile=/var/log/celery worker.log'"
+    )
+
+
+def test_describe_start_masks_secret_values() -> None:
+    backend = secret_option_worker({"api_token": 7})
+
+    assert backend.describe_start(checked_argv(backend)) == (
+        "celery --app=testsite.celery_app.app --skip-checks worker '--api-token=***'"
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from django_prodserver import registry
-from django_prodserver.backends import _command_line, django_tasks
+from django_prodserver.backends import _management_command, django_tasks
 from django_prodserver.backends.base import BaseServerBackend, BaseWorkerBackend
 from django_prodserver.backends.django_tasks import DjangoTasksWorker
 from django_prodserver.exceptions import BackendDependencyMissing, InvalidBackendArgs
@@ -152,8 +152,8 @@ def test_false_gives_the_no_form_where_db_worker_has_one() -> None:
 @pytest.mark.usefixtures("tasks_installed")
 def test_a_list_for_a_single_valued_option_is_refused() -> None:
     assert error_of(worker({"interval": [1, 2]})) == (
-        "Process 'tasks': ARGS['interval'] = [1, 2] is a list, but db_worker's --interval "
-        "takes one value: repeated, only the last would count."
+        "Process 'tasks': invalid value [1, 2] for db_worker option 'interval' in ARGS: it "
+        "takes one value, and repeating it would keep only the last."
     )
 
 
@@ -173,24 +173,23 @@ def test_string_and_list_args_are_used_as_written() -> None:
 @pytest.mark.usefixtures("tasks_installed")
 def test_an_unknown_option_is_named_with_a_suggestion() -> None:
     assert error_of(worker({"intervall": 2})) == (
-        "Process 'tasks': ARGS['intervall'] = 2: db_worker has no option --intervall. "
-        "Did you mean --interval?"
+        "Process 'tasks': unknown db_worker option 'intervall' in ARGS. Did you mean 'interval'?"
     )
 
 
 @pytest.mark.usefixtures("tasks_installed")
 def test_a_bad_value_is_named_with_db_worker_s_own_words() -> None:
     assert error_of(worker({"interval": "-1"})) == (
-        "Process 'tasks': ARGS['interval'] = '-1' is not accepted by db_worker: argument "
-        "--interval: Must be zero or greater."
+        "Process 'tasks': invalid value '-1' for db_worker option 'interval' in ARGS: "
+        "Must be zero or greater."
     )
 
 
 @pytest.mark.usefixtures("tasks_installed")
 def test_an_abbreviated_option_is_traced_to_its_argument() -> None:
     assert error_of(worker(["--inter=abc"])) == (
-        "Process 'tasks': the argument '--inter=abc' in ARGS is not accepted by db_worker: "
-        "argument --interval: invalid valid_interval value: 'abc'."
+        "Process 'tasks': invalid value 'abc' for db_worker option '--inter' in ARGS: "
+        "invalid valid_interval value: 'abc'."
     )
 
 
@@ -201,16 +200,16 @@ def test_a_backend_that_is_not_a_database_backend_is_named(settings: SettingsWra
     }
 
     assert error_of(worker()) == (
-        "Process 'tasks': db_worker cannot start: argument --backend: Backend 'default' is "
-        "not a database backend."
+        "Process 'tasks': db_worker cannot start: invalid value for db_worker option "
+        "'--backend': Backend 'default' is not a database backend."
     )
 
 
 @pytest.mark.usefixtures("tasks_installed")
 def test_django_s_own_settings_option_is_refused() -> None:
     assert error_of(worker({"settings": "other.settings"})) == (
-        "Process 'tasks': ARGS['settings'] = 'other.settings': --settings is an option of "
-        "manage.py itself and does nothing for db_worker; give it to manage.py prodserver "
+        "Process 'tasks': db_worker option 'settings' cannot be set in ARGS: it is an option "
+        "of manage.py itself and does nothing for db_worker; give it to manage.py prodserver "
         "instead."
     )
 
@@ -218,8 +217,8 @@ def test_django_s_own_settings_option_is_refused() -> None:
 @pytest.mark.usefixtures("tasks_installed")
 def test_help_is_refused_without_printing(capsys: pytest.CaptureFixture[str]) -> None:
     assert error_of(worker({"help": True})) == (
-        "Process 'tasks': ARGS asks db_worker for its help or version, which prints and exits "
-        "instead of starting the worker: '--help'."
+        "Process 'tasks': db_worker option 'help' cannot be set in ARGS: it makes db_worker "
+        "print and exit instead of starting the worker."
     )
     assert capsys.readouterr() == ("", "")
 
@@ -230,7 +229,7 @@ def test_help_is_refused_without_printing(capsys: pytest.CaptureFixture[str]) ->
 @pytest.mark.usefixtures("tasks_installed")
 def test_start_calls_db_worker_with_our_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(_command_line, "call_command", lambda *args: calls.append(args))
+    monkeypatch.setattr(_management_command, "call_command", lambda *args: calls.append(args))
     backend = worker({"queue_name": ["a", "b"], "interval": 1})
 
     backend.start_server(*checked_argv(backend))

@@ -119,6 +119,12 @@ def test_negated_flag_only_where_uvicorn_has_one() -> None:
             "Process 'web': invalid value 'true' for uvicorn option 'reload' in ARGS: "
             "Option '--reload' does not take a value.",
         ),
+        # A secret option's value is never shown.
+        (
+            {"ssl_keyfile_password": True},
+            "Process 'web': invalid value '***' for uvicorn option 'ssl_keyfile_password' in "
+            "ARGS: Option '--ssl-keyfile-password' requires an argument.",
+        ),
         (
             {"lifespan": "maybe"},
             "Process 'web': invalid value 'maybe' for uvicorn option 'lifespan' in ARGS: "

@@ -281,3 +281,38 @@ def test_django_q2_cluster_finishes_its_task_on_sigterm(
 
     assert (tmp_path / "finished").exists(), server.output
     assert status == 0, server.output
+
+
+# Bad ARGS: one line, worded as for the web servers
+
+BAD_OPTIONS: dict[str, tuple[dict[str, object], Callable[[Path], str], str]] = {
+    "celery-worker": (
+        {**CELERY_WORKER, "ARGS": {"concurency": 2}},
+        celery_settings,
+        "Process 'worker': unknown celery worker option 'concurency' in ARGS. "
+        "Did you mean 'concurrency'?",
+    ),
+    "django-tasks": (
+        {"BACKEND": "django-tasks", "ARGS": {"interval": [1, 2]}},
+        tasks_settings,
+        "Process 'worker': invalid value [1, 2] for db_worker option 'interval' in ARGS: it "
+        "takes one value, and repeating it would keep only the last.",
+    ),
+    "django-q2": (
+        {"BACKEND": "django-q2", "ARGS": ["--run-once=yes"]},
+        q2_settings,
+        "Process 'worker': invalid value 'yes' for qcluster option '--run-once' in ARGS: "
+        "ignored explicit argument 'yes'.",
+    ),
+}
+
+
+@pytest.mark.parametrize("backend", list(BAD_OPTIONS))
+def test_bad_option_is_one_line_without_traceback(tmp_path: Path, backend: str) -> None:
+    worker, settings, message = BAD_OPTIONS[backend]
+    harness.write_settings(tmp_path, {"worker": worker}, settings(tmp_path))
+
+    result = harness.run_manage(tmp_path, "prodserver", "worker")
+
+    assert result.returncode == 1
+    assert result.stderr == f"CommandError: {message}\n"

@@ -1,8 +1,15 @@
-"""What the gunicorn, uvicorn and waitress backends share.
+"""What the backends share: wording every ``ARGS`` problem alike, and a few small helpers.
 
-- ``ArgsErrors`` words every ``ARGS`` problem the same way for the three servers, naming the
-  option as the user wrote it (the dict key, or the flag of a list or string ``ARGS``);
+A program's parser reports a bad argument by the flag it read; the user wrote a key of ``ARGS``
+(or an item of a list or string ``ARGS``). ``ArgsErrors`` leads from one back to the other, so
+that every message names the option as the user wrote it, and masks the value of a secret
+option (one named with password, secret or token).
+
+- ``ArgsErrors`` words the one-line ``InvalidBackendArgs`` of every backend;
+- ``lists_joined`` turns list values into what a program takes: one comma-separated value, or
+  the option repeated;
 - ``negation`` finds a program's ``--no-x`` form of a flag;
+- ``silenced`` keeps a parser's usage and help text off the terminal;
 - ``exit_zero_on_stop_signals`` turns SIGTERM and SIGINT into a clean exit.
 
 This module imports no server package, so each backend still fails alone, with its install hint,
@@ -13,13 +20,19 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import io
+import shlex
 import signal
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from types import FrameType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..exceptions import InvalidBackendArgs
-from .base import BaseServerBackend, _flag
+from ..redact import MASK, is_secret, redact_argv, shown
+from .base import ArgsSetting, BaseServerBackend, flag_for
+
+if TYPE_CHECKING:
+    import click
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -44,8 +57,9 @@ def negation(flag: str, known_options: Collection[str]) -> str | None:
 
 
 def _abbreviates(flag: str, option_strings: Collection[str]) -> bool:
-    # getopt accepts a unique prefix of a long option ("--thr" for "--threads"), and every
-    # parser a short option with its value or further short flags attached ("-w4", "-hD").
+    # argparse and getopt accept a unique prefix of a long option ("--thr" for "--threads"),
+    # and every parser a short option with its value or further short flags attached ("-w4",
+    # "-hD").
     if flag.startswith("--"):
         long_options = [option for option in option_strings if option.startswith("--")]
         return len(flag) > 2 and any(option.startswith(flag) for option in long_options)
@@ -58,13 +72,14 @@ def _matches(flag: str, option_strings: Collection[str], exact: bool) -> bool:
 
 
 def find_option(
-    args_setting: object, argv: Sequence[str], option_strings: Collection[str]
-) -> ArgsOption:
-    """Where ``ARGS`` sets the option spelled ``option_strings``, exactly or abbreviated."""
+    args_setting: ArgsSetting, argv: Sequence[str], option_strings: Collection[str]
+) -> ArgsOption | None:
+    """Where ``ARGS`` (or else ``argv``) sets the option spelled ``option_strings``, exactly or
+    abbreviated; None if neither does."""
     for exact in (True, False):  # an exact spelling wins over an abbreviation
         if isinstance(args_setting, Mapping):
             for key, value in args_setting.items():
-                if _matches(_flag(key), option_strings, exact):  # keys are str: see args_to_argv
+                if isinstance(key, str) and _matches(flag_for(key), option_strings, exact):
                     return ArgsOption(key, value, True)
         for index, token in enumerate(argv):
             flag, equals, value = token.partition("=")
@@ -76,84 +91,191 @@ def find_option(
             if following and not following[0].startswith("-"):
                 return ArgsOption(flag, following[0], True)
             return ArgsOption(flag, None, False)
-    # Not in ARGS at all: an option the backend adds itself.
-    return ArgsOption(max(option_strings, key=len), None, False)
+    return None
+
+
+def _spelled_like(written: str, flag: str) -> str:
+    """``flag`` as the user would write it in ``ARGS``: as a flag, or as a dict key
+    ("max_requests", unless the key they wrote has dashes: "max-requests")."""
+    if written.startswith("-"):
+        return flag
+    return flag[2:] if "-" in written else flag[2:].replace("-", "_")
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _sentence(reason: str) -> str:
-    reason = " ".join(str(reason).split())
+    reason = one_line(reason)
     return reason if reason.endswith((".", "!", "?")) else reason + "."
+
+
+def _masked(option: ArgsOption, option_strings: Collection[str], reason: str) -> tuple[object, str]:
+    """The value and the parser's reason as a message may show them: a secret value masked in
+    both. The option is secret by the name written or by the option it abbreviates."""
+    key = next((name for name in (option.name, *option_strings) if is_secret(name)), option.name)
+    if option.has_value and is_secret(key):
+        items = option.value if isinstance(option.value, (list, tuple)) else [option.value]
+        # The longest first: a value may hold another one.
+        for text in sorted({str(item) for item in items} - {""}, key=len, reverse=True):
+            reason = reason.replace(text, MASK)
+    return shown(key, option.value), reason
 
 
 class ArgsErrors:
     """One-line ``InvalidBackendArgs`` for a backend, all worded alike.
 
-    ``server`` is the name used in messages ("gunicorn"), ``program`` the command whose
-    ``--help`` lists the options, ``known_options`` every option string the server accepts.
+    ``name`` is the program as messages name it ("gunicorn", "celery worker"), ``known_options``
+    every option string it accepts, ``program`` the command whose ``--help`` lists them (the
+    backend's ``program`` unless given).
     """
 
     def __init__(
         self,
         backend: BaseServerBackend,
         argv: Sequence[str],
-        server: str,
+        name: str,
         known_options: Collection[str],
+        program: str | None = None,
     ) -> None:
         self.backend = backend
         self.argv = list(argv)
-        self.server = server
-        self.program = backend.program or server
+        self.name = name
+        self.program = program or backend.program or name
         self.known_long_options = sorted(o for o in known_options if o.startswith("--"))
 
-    def find(self, option_strings: Collection[str]) -> ArgsOption:
+    def find(self, option_strings: Collection[str]) -> ArgsOption | None:
         return find_option(self.backend.args, self.argv, option_strings)
 
-    def unknown_option(self, flag: str) -> InvalidBackendArgs:
-        name = self.find([flag]).name
+    def _written(self, option_strings: Collection[str]) -> str:
+        # The option as ARGS spells it; an option ARGS does not set, by its longest spelling.
+        option = self.find(option_strings)
+        return option.name if option else max(option_strings, key=len)
+
+    def unknown_option(self, flag: str, hint: str | None = None) -> InvalidBackendArgs:
+        name = self._written([flag])
+        if hint is None:
+            hint = self._suggestion(flag, name)
+        return self.backend.error(f"unknown {self.name} option {name!r} in ARGS. {hint}")
+
+    def _suggestion(self, flag: str, name: str) -> str:
         close = difflib.get_close_matches(flag, self.known_long_options, n=1, cutoff=0.6)
-        if close:
-            # Suggest in the user's own spelling: a dict key without dashes, or a flag.
-            shown = close[0] if name.startswith("-") else close[0][2:]
-            hint = f"Did you mean {shown!r}?"
-        else:
-            hint = f"See '{self.program} --help' for the options it accepts."
-        return self.backend.error(f"unknown {self.server} option {name!r} in ARGS. {hint}")
+        if not close:
+            return f"See '{self.program} --help' for the options it accepts."
+        return f"Did you mean {_spelled_like(name, close[0])!r}?"
 
     def invalid_value(self, option_strings: Collection[str], reason: str) -> InvalidBackendArgs:
         if not option_strings:  # the parser did not say which option
             return self.rejected(reason)
         option = self.find(option_strings)
+        if option is None:  # not from ARGS: a default, or the program's own configuration
+            flag = max(option_strings, key=len)
+            return self.backend.error(
+                f"{self.name} cannot start: invalid value for {self.name} option {flag!r}: "
+                f"{_sentence(reason)}"
+            )
+        value, reason = _masked(option, option_strings, reason)
         if option.has_value:
-            what = f"invalid value {option.value!r} for {self.server} option {option.name!r}"
+            what = f"invalid value {value!r} for {self.name} option {option.name!r}"
         else:
-            what = f"invalid use of {self.server} option {option.name!r}"
+            what = f"invalid use of {self.name} option {option.name!r}"
         return self.backend.error(f"{what} in ARGS: {_sentence(reason)}")
 
     def not_allowed(self, option_strings: Collection[str], why: str) -> InvalidBackendArgs:
-        name = self.find(option_strings).name
+        name = self._written(option_strings)
         return self.backend.error(
-            f"{self.server} option {name!r} cannot be set in ARGS: {_sentence(why)}"
+            f"{self.name} option {name!r} cannot be set in ARGS: {_sentence(why)}"
         )
 
     def prints_and_exits(self, option_strings: Collection[str]) -> InvalidBackendArgs:
+        instead = "serving" if self.backend.kind == "server" else "starting the worker"
         return self.not_allowed(
-            option_strings, f"it makes {self.server} print and exit instead of serving"
+            option_strings, f"it makes {self.name} print and exit instead of {instead}"
         )
 
-    def unexpected_argument(self, token: str, setting: str) -> InvalidBackendArgs:
+    def unexpected_argument(self, token: str, why: str) -> InvalidBackendArgs:
         return self.backend.error(
-            f"unexpected argument {token!r} in ARGS: ARGS holds options only; the application "
-            f"comes from the {setting} setting."
+            f"unexpected argument {token!r} in ARGS: ARGS holds options only; {_sentence(why)}"
         )
 
     def rejected(self, reason: str) -> InvalidBackendArgs:
-        return self.backend.error(f"{self.server} rejects ARGS: {_sentence(reason)}")
+        return self.backend.error(f"{self.name} rejects ARGS: {_sentence(reason)}")
+
+    def from_click(self, error: click.ClickException) -> InvalidBackendArgs:
+        """The error for what a click command's parser raised (celery, uvicorn)."""
+        import click  # only the backends of click programs get here
+
+        if isinstance(error, click.NoSuchOption):
+            return self.unknown_option(error.option_name)
+        if isinstance(error, click.BadOptionUsage):
+            return self.invalid_value([error.option_name], error.message)
+        if isinstance(error, click.BadParameter) and isinstance(error.param, click.Option):
+            param = error.param
+            return self.invalid_value([*param.opts, *param.secondary_opts], error.message)
+        return self.rejected(error.message)
 
     def check_no_print_and_exit(self, print_and_exit_options: Collection[str]) -> None:
         """Reject ``--help`` and the like before a parser prints them and exits."""
         for token in self.argv:
             if option_flag(token) in print_and_exit_options:
                 raise self.prints_and_exits([option_flag(token)])
+
+    def check_no_glued_tokens(self) -> None:
+        """Reject ``"--interval 5"`` written as one item: no shell splits it here."""
+        for token in self.argv:
+            if token.startswith("-") and any(char.isspace() for char in option_flag(token)):
+                items = shlex.split(token)
+                redacted = redact_argv(items)
+                written = token if redacted == items else " ".join(redacted)
+                raise self.backend.error(
+                    f"the argument {written!r} in ARGS contains a space, but each item of ARGS "
+                    f"is passed as one argument. Write it as separate items, {redacted!r}, or "
+                    f"as a dict."
+                )
+
+
+def application_from(setting: str) -> str:
+    """Why a server's ARGS cannot name the application."""
+    return f"the application comes from the {setting} setting"
+
+
+def lists_joined(
+    backend: BaseServerBackend,
+    name: str,
+    comma_separated: Callable[[str], bool],
+    repeatable: Callable[[str], bool],
+) -> ArgsSetting:
+    """``ARGS`` with each list value made what the program takes for its option.
+
+    An option that takes several values as one comma-separated argument (``comma_separated``)
+    gets them joined: repeated, it would keep only the last. An option ``repeatable`` keeps the
+    list, which repeats it. Two or more values for any other option are refused.
+    ``repeatable`` must be true of an option the program does not know: ``check_args`` reports
+    it.
+    """
+    if not isinstance(backend.args, Mapping):
+        return backend.args
+    joined = dict(backend.args)
+    for key, value in joined.items():
+        if not (isinstance(key, str) and isinstance(value, (list, tuple))):
+            continue
+        flag = flag_for(key)
+        if comma_separated(flag):
+            joined[key] = ",".join(str(item) for item in value)
+        elif len(value) > 1 and not repeatable(flag):
+            raise ArgsErrors(backend, [], name, ()).invalid_value(
+                [flag], "it takes one value, and repeating it would keep only the last"
+            )
+    return joined
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[io.StringIO]:
+    """Keep a parser's usage and help text off the terminal; what it wrote is yielded."""
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+        yield captured
 
 
 @contextlib.contextmanager

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import copy
 import importlib
-import shlex
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import ClassVar
 
 import celery
 import click
@@ -21,16 +20,8 @@ from celery.bin.celery import celery as celery_command
 from celery.bin.worker import worker as worker_command
 
 from ..exceptions import InvalidBackendArgs
-from ._command_line import (
-    check_no_glued_tokens,
-    describe_source,
-    flag_of,
-    one_line,
-    rejection,
-    silenced,
-    suggestion,
-)
-from .base import ArgsSetting, BaseWorkerBackend, args_to_argv
+from ._options import ArgsErrors, application_from, lists_joined, one_line, silenced
+from .base import BaseWorkerBackend, args_to_argv
 
 APP_EXAMPLE = "'proj.celery.app'"
 
@@ -126,35 +117,27 @@ class CeleryBackend(BaseWorkerBackend):
             *user_options.get("preload", ()),
         ]
 
-    def prep_server_args(self) -> list[str]:
-        return args_to_argv(self._lists_joined(), self.process_name, self.negated_flag)
+    @property
+    def command_name(self) -> str:
+        """The sub-command as messages name it: "celery worker"."""
+        return f"{self.program} {self.subcommand}"
 
-    def _lists_joined(self) -> ArgsSetting:
+    def args_errors(self, args: Sequence[str]) -> ArgsErrors:
+        return ArgsErrors(self, args, self.command_name, self._options(), program=self.command_name)
+
+    def prep_server_args(self) -> list[str]:
         # Celery's -Q, -X and -I take one comma-separated value and keep only the last when
         # repeated: "queues": ["a", "b"] must become --queues=a,b to consume both queues.
-        if not isinstance(self.args, Mapping):
-            return self.args
         options = self._options()
-        joined = {}
-        for key, value in self.args.items():
-            option = options.get(flag_of(key)) if isinstance(key, str) else None
-            if option is not None and isinstance(value, (list, tuple)):
-                joined[key] = self._list_value(key, value, option)
-            else:
-                joined[key] = value
-        return joined
 
-    def _list_value(
-        self, key: str, value: list[Any] | tuple[Any, ...], option: click.Option
-    ) -> object:
-        if isinstance(option.type, CommaSeparatedList):
-            return ",".join(str(item) for item in value)
-        if option.multiple or len(value) < 2:
-            return value
-        raise self.error(
-            f"ARGS[{key!r}] = {value!r} is a list, but celery {self.subcommand}'s "
-            f"{flag_of(key)} takes one value, and repeating it would keep only the last."
-        )
+        def comma_separated(flag: str) -> bool:
+            return flag in options and isinstance(options[flag].type, CommaSeparatedList)
+
+        def repeatable(flag: str) -> bool:
+            return flag not in options or options[flag].multiple
+
+        args = lists_joined(self, self.command_name, comma_separated, repeatable)
+        return args_to_argv(args, self.process_name, self.negated_flag)
 
     def negated_flag(self, flag: str) -> str | None:
         option = self._options().get(flag)
@@ -164,59 +147,40 @@ class CeleryBackend(BaseWorkerBackend):
 
     def check_args(self, args: Sequence[str]) -> None:
         app = self.celery_app()
-        check_no_glued_tokens(self, args)
+        errors = self.args_errors(args)
+        errors.check_no_glued_tokens()
         parser = copy.copy(self.subcommand_parser)
         parser.params = self._params()
         # Option callbacks read the application's configuration from the context object.
         context_object = CLIContext(app=app, no_color=True, workdir=None, quiet=True)
         try:
             with silenced():
-                context = parser.make_context(
-                    f"celery {self.subcommand}", list(args), obj=context_object
-                )
+                context = parser.make_context(self.command_name, list(args), obj=context_object)
         except click.exceptions.Exit as e:
-            raise self.error(
-                f"ARGS asks celery {self.subcommand} for its help, which prints and exits "
-                f"instead of starting: {shlex.join(args)!r}."
-            ) from e
+            raise errors.prints_and_exits(["--help"]) from e
+        except click.NoSuchOption as e:
+            raise self._unknown_option(errors, e.option_name) from e
         except click.ClickException as e:
-            raise self._rejected(e, args) from e
+            raise errors.from_click(e) from e
         except Exception as e:  # a callback that fails, such as a pool that cannot be imported
-            raise self.error(
-                f"celery {self.subcommand} could not check ARGS {shlex.join(args)!r}: "
-                f"{type(e).__name__}: {one_line(str(e))}"
-            ) from e
+            raise errors.rejected(f"{type(e).__name__}: {e}") from e
         if context.params.get("detach"):
-            source = describe_source(self.args, args, {"--detach", "-D"}) or "ARGS"
-            raise self.error(
-                f"{source}: prodserver runs celery {self.subcommand} in the foreground, where a "
-                f"process manager can supervise it and stop it; remove this option."
+            raise errors.not_allowed(
+                ["--detach", "-D"],
+                f"prodserver runs {self.command_name} in the foreground, where a process "
+                f"manager can supervise it and stop it",
             )
 
-    def _rejected(self, error: click.ClickException, args: Sequence[str]) -> InvalidBackendArgs:
-        if isinstance(error, click.NoSuchOption):
-            return self._unknown_option(error.option_name, args)
-        flags: set[str] = set()
-        if isinstance(error, click.BadParameter) and error.param is not None:
-            flags = {*error.param.opts, *getattr(error.param, "secondary_opts", ())}
-        elif isinstance(error, click.BadOptionUsage):
-            flags = {error.option_name}
-        source = describe_source(self.args, args, flags)
-        return rejection(self, source, f"celery {self.subcommand}", error.format_message())
-
-    def _unknown_option(self, name: str, args: Sequence[str]) -> InvalidBackendArgs:
-        program = f"celery {self.subcommand}"
-        source = describe_source(self.args, args, {name}) or "ARGS"
-        if name in {"-A", "--app"}:
-            return self.error(f"{source}: set the Celery application in 'APP' instead.")
-        if name in self._global_flags():
-            return self.error(
-                f"{source}: {name} is an option of the celery command itself, not of "
-                f"{program}; set it in your Celery application's configuration instead."
+    def _unknown_option(self, errors: ArgsErrors, flag: str) -> InvalidBackendArgs:
+        if flag in {"-A", "--app"}:
+            return errors.not_allowed([flag], application_from("APP"))
+        if flag in self._global_flags():
+            return errors.unknown_option(
+                flag,
+                hint=f"It is an option of the celery command, not of {self.command_name}: set "
+                f"it in your Celery application's configuration instead.",
             )
-        return self.error(
-            f"{source}: {program} has no option {name}.{suggestion(name, self._options())}"
-        )
+        return errors.unknown_option(flag)
 
     @staticmethod
     def _global_flags() -> set[str]:
@@ -249,7 +213,7 @@ class CeleryBackend(BaseWorkerBackend):
             raise SystemExit(status)
 
     def describe_start(self, args: Sequence[str]) -> str:
-        return shlex.join([self.program, *self.celery_argv(args)])
+        return super().describe_start(self.celery_argv(args))
 
 
 class CeleryWorker(CeleryBackend):

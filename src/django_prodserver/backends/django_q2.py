@@ -7,7 +7,7 @@ import multiprocessing
 import django_q  # noqa: F401 - a missing django-q2 becomes an install hint in the registry
 from django.apps import apps
 
-from ._command_line import DjangoCommandWorker
+from ._management_command import DjangoCommandWorker
 
 
 class DjangoQ2Worker(DjangoCommandWorker):

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from django.apps import apps
 
-from ._command_line import DjangoCommandWorker
+from ._management_command import DjangoCommandWorker
 
 #: The apps that have provided ``db_worker``, newest first.
 DB_WORKER_APPS = ("django_tasks_db", "django_tasks.backends.database")

@@ -17,8 +17,6 @@ once, as gunicorn documents.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -26,7 +24,7 @@ from gunicorn.app.wsgiapp import WSGIApplication
 from gunicorn.config import Config
 
 from .. import targets
-from ._options import ArgsErrors, negation, option_flag
+from ._options import ArgsErrors, application_from, negation, option_flag, silenced
 from .base import BaseServerBackend
 
 PROGRAM = "gunicorn"
@@ -120,11 +118,10 @@ class GunicornServer(BaseServerBackend):
         parser = strict_parser(Config(USAGE, prog=PROGRAM))
         # Raise ArgumentError instead of printing usage and exiting.
         parser.exit_on_error = False
-        captured = io.StringIO()
         try:
             # Combined short flags ("-hD") still reach argparse's help or version action, and
             # parser.error() still prints and exits: keep that off the terminal.
-            with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
+            with silenced() as captured:
                 options, extra = parser.parse_known_args(list(args))
         except argparse.ArgumentError as e:
             option_strings = e.argument_name.split("/") if e.argument_name else []
@@ -138,13 +135,11 @@ class GunicornServer(BaseServerBackend):
         # ones are left over with the unknown options.
         positionals = [*options.args, *(token for token in extra if not token.startswith("-"))]
         if positionals:
-            raise errors.unexpected_argument(positionals[0], "WSGI_APPLICATION")
+            raise errors.unexpected_argument(positionals[0], application_from("WSGI_APPLICATION"))
         if extra:
             raise errors.unknown_option(option_flag(extra[0]))
         if getattr(options, "paste", None) is not None:
-            raise errors.not_allowed(
-                APPLICATION_OPTIONS, "the application comes from the WSGI_APPLICATION setting"
-            )
+            raise errors.not_allowed(APPLICATION_OPTIONS, application_from("WSGI_APPLICATION"))
         return options
 
     def _validate_values(self, errors: ArgsErrors, options: argparse.Namespace) -> None:

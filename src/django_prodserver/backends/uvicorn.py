@@ -20,7 +20,13 @@ import click
 from uvicorn.main import main as uvicorn_command  # the click command `uvicorn` runs
 
 from .. import targets
-from ._options import ArgsErrors, exit_zero_on_stop_signals, negation, option_flag
+from ._options import (
+    ArgsErrors,
+    application_from,
+    exit_zero_on_stop_signals,
+    negation,
+    option_flag,
+)
 from .base import BaseServerBackend
 
 PROGRAM = "uvicorn"
@@ -65,17 +71,12 @@ class UvicornServer(BaseServerBackend):
             context = uvicorn_command.make_context(
                 PROGRAM, [self.target(), *args], allow_extra_args=True
             )
-        except click.NoSuchOption as e:
-            raise errors.unknown_option(e.option_name) from e
-        except click.BadOptionUsage as e:
-            raise errors.invalid_value([e.option_name], e.message) from e
-        except click.BadParameter as e:
-            opts = e.param.opts if isinstance(e.param, click.Option) else []
-            raise errors.invalid_value(opts, e.message) from e
         except click.ClickException as e:
-            raise errors.rejected(e.message) from e
+            raise errors.from_click(e) from e
         if context.args:
-            raise errors.unexpected_argument(context.args[0], self.application_setting)
+            raise errors.unexpected_argument(
+                context.args[0], application_from(self.application_setting)
+            )
 
     def _user_sets_interface(self) -> bool:
         # Looks at ARGS alone: uvicorn-wsgi adds --interface=wsgi itself.

@@ -34,8 +34,8 @@ from waitress.server import BaseWSGIServer
 from waitress.utilities import logger as waitress_logger
 
 from .. import targets
-from ._options import STOP_SIGNALS, ArgsErrors, negation, option_flag
-from .base import BaseServerBackend
+from ._options import STOP_SIGNALS, ArgsErrors, application_from, negation, option_flag
+from .base import BaseServerBackend, flag_for
 
 PROGRAM = "waitress-serve"
 SERVER = "waitress"
@@ -56,7 +56,7 @@ def known_options() -> frozenset[str]:
     """Every option of ``waitress-serve``, as ``Adjustments.parse_args()`` accepts them."""
     options = {f"--{name}" for name in RUNNER_OPTIONS}
     for name, cast in _casts().items():
-        flag = "--" + name.replace("_", "-")
+        flag = flag_for(name)
         options.add(flag)
         if cast is asbool:
             options.add("--no-" + flag[2:])
@@ -88,7 +88,7 @@ class WaitressServer(BaseServerBackend):
             kw, _ = _parse(argv)
         except getopt.GetoptError:
             return True  # check_args() reports the problem; add nothing to it
-        return any("--" + key.replace("_", "-") in ADDRESS_OPTIONS for key in kw)
+        return any(flag_for(key) in ADDRESS_OPTIONS for key in kw)
 
     def check_args(self, args: Sequence[str]) -> None:
         known = known_options()
@@ -102,13 +102,11 @@ class WaitressServer(BaseServerBackend):
         except getopt.GetoptError as e:  # a value missing, or given to a flag
             raise errors.invalid_value(["--" + e.opt], e.msg) from e
         if positionals:
-            raise errors.unexpected_argument(positionals[0], "WSGI_APPLICATION")
+            raise errors.unexpected_argument(positionals[0], application_from("WSGI_APPLICATION"))
         if kw["help"]:
             raise errors.prints_and_exits(["--help"])
         if kw["call"]:
-            raise errors.not_allowed(
-                ["--call"], "the application comes from the WSGI_APPLICATION setting"
-            )
+            raise errors.not_allowed(["--call"], application_from("WSGI_APPLICATION"))
         adjustments = {key: value for key, value in kw.items() if key not in RUNNER_OPTIONS}
         self._check_values(errors, adjustments)
         try:
@@ -123,7 +121,7 @@ class WaitressServer(BaseServerBackend):
             try:
                 casts[key](value)
             except ValueError as e:
-                raise errors.invalid_value(["--" + key.replace("_", "-")], str(e)) from e
+                raise errors.invalid_value([flag_for(key)], str(e)) from e
 
     def start_server(self, *args: str) -> None:
         argv = [PROGRAM, *args, targets.wsgi_target()]

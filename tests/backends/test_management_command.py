@@ -1,13 +1,15 @@
-"""The shared base of the management-command workers, through a command with an append option,
-and the helpers that trace a parser's complaint back to ARGS."""
+"""The shared base of the management-command workers (backends/_management_command.py), through
+a command with an append option."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+from unittest import mock
 
 import pytest
+from django.core.management.base import CommandError
 
-from django_prodserver.backends._command_line import DjangoCommandWorker, describe_source
+from django_prodserver.backends._management_command import DjangoCommandWorker
 from django_prodserver.exceptions import InvalidBackendArgs
 
 
@@ -29,6 +31,12 @@ def checked_argv(worker: DjangoCommandWorker) -> list[str]:
     argv = worker.prep_server_args()
     worker.check_args(argv)
     return argv
+
+
+def error_of(worker: DjangoCommandWorker) -> str:
+    with pytest.raises(InvalidBackendArgs) as caught:
+        checked_argv(worker)
+    return caught.value.message
 
 
 def test_a_list_for_an_append_option_repeats_it() -> None:
@@ -53,10 +61,7 @@ def test_a_command_no_installed_app_provides() -> None:
 
 
 def test_an_option_and_its_value_in_one_item_is_refused() -> None:
-    with pytest.raises(InvalidBackendArgs) as caught:
-        checked_argv(backend(["--indent 2"]))
-
-    assert caught.value.message == (
+    assert error_of(backend(["--indent 2"])) == (
         "Process 'dump': the argument '--indent 2' in ARGS contains a space, but each item of "
         "ARGS is passed as one argument. Write it as separate items, ['--indent', '2'], or as "
         "a dict."
@@ -67,13 +72,15 @@ def test_a_value_with_a_space_is_not_refused() -> None:
     assert checked_argv(backend({"output": "/tmp/a file.json"})) == ["--output=/tmp/a file.json"]
 
 
-def test_the_source_is_the_dict_key_that_sets_the_flag() -> None:
-    args = {1: "odd", "indent": 2, "format": "json"}
+def test_an_error_that_names_no_option_rejects_args() -> None:
+    worker = backend({"indent": 2})
+    with mock.patch.object(
+        type(worker.parser()), "parse_known_args", side_effect=CommandError("Error: no good")
+    ):
+        assert error_of(worker) == "Process 'dump': dumpdata rejects ARGS: no good."
 
-    assert describe_source(args, ["--indent=2", "--format=json"], {"--format"}) == (
-        "ARGS['format'] = 'json'"
+
+def test_describe_start_masks_secret_values() -> None:
+    assert backend({}).describe_start(["--indent=2", "--api-token=x", "--secret", "y"]) == (
+        "manage.py dumpdata --indent=2 '--api-token=***' --secret '***'"
     )
-
-
-def test_the_source_of_a_flag_that_args_does_not_set_is_none() -> None:
-    assert describe_source(["--indent=2"], ["--indent=2"], {"--format"}) is None
