@@ -16,6 +16,7 @@ from . import registry
 from .backends.base import BaseServerBackend
 from .exceptions import (
     EntryNotAMapping,
+    InvalidApplication,
     InvalidArgsType,
     InvalidOverride,
     MissingBackendKey,
@@ -61,10 +62,6 @@ def processes_setting() -> Mapping[str, Any]:
                 f"{SETTING} has the key {name!r}; process names must be non-empty strings."
             )
     return processes
-
-
-def process_names() -> list[str]:
-    return list(processes_setting())
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -188,6 +185,12 @@ def load_backend(config: ProcessConfig) -> BaseServerBackend:
 def prepare(config: ProcessConfig) -> tuple[BaseServerBackend, list[str]]:
     """The backend for ``config`` and its validated arguments: everything short of starting."""
     backend = load_backend(config)
-    args = backend.prep_server_args()
-    backend.check_args(args)
+    try:
+        args = backend.prep_server_args()
+        backend.check_args(args)
+    except InvalidApplication as e:
+        # Worded for the setting (WSGI_APPLICATION, ...), which every process shares.
+        if e.message.startswith(f"Process {config.name!r}: "):
+            raise
+        raise e.in_process(config.name) from e
     return backend, args
