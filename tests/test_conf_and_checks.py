@@ -67,9 +67,10 @@ BAD_SETTINGS: list[tuple[Any, str, str]] = [
         {"web": {"BACKEND": "wsgirf"}},
         "prodserver.E005",
         "Process 'web': BACKEND 'wsgirf' is not a known backend alias. Did you mean 'wsgiref'? "
-        "Known aliases: celery-beat, celery-worker, django-q2, django-tasks, granian-asgi, "
-        "granian-wsgi, gunicorn, uvicorn, uvicorn-wsgi, waitress, wsgiref. A dotted path to a "
-        "backend class, such as 'myproject.backends.MyServer', also works.",
+        "Known aliases: celery-beat, celery-flower, celery-worker, daphne, django-q2, "
+        "django-tasks, granian-asgi, granian-wsgi, gunicorn, hypercorn, uvicorn, uvicorn-wsgi, "
+        "waitress, wsgiref. A dotted path to a backend class, such as "
+        "'myproject.backends.MyServer', also works.",
     ),
     (
         {"web": {"BACKEND": "wsgiref", "ARGS": 8000}},

@@ -234,8 +234,8 @@ def test_entry_point_whose_attribute_is_gone(site: SitePackages) -> None:
 
 
 BUILT_IN_AND_TEST_PLUGIN_ALIASES = (
-    "celery-beat, celery-worker, django-q2, django-tasks, granian-asgi, granian-wsgi, gunicorn, "
-    "uvicorn, uvicorn-wsgi, waitress, wsgiref"
+    "celery-beat, celery-flower, celery-worker, daphne, django-q2, django-tasks, granian-asgi, "
+    "granian-wsgi, gunicorn, hypercorn, uvicorn, uvicorn-wsgi, waitress, wsgiref"
 )
 
 

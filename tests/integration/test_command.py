@@ -47,9 +47,10 @@ def test_list_backends_shows_the_installed_plugin(tmp_path: Path) -> None:
             {"web": {"BACKEND": "wsgirf"}},
             ("web",),
             "Process 'web': BACKEND 'wsgirf' is not a known backend alias. Did you mean "
-            "'wsgiref'? Known aliases: celery-beat, celery-worker, django-q2, django-tasks, "
-            "granian-asgi, granian-wsgi, gunicorn, uvicorn, uvicorn-wsgi, waitress, wsgiref. A "
-            "dotted path to a backend class, such as 'myproject.backends.MyServer', also works.",
+            "'wsgiref'? Known aliases: celery-beat, celery-flower, celery-worker, daphne, "
+            "django-q2, django-tasks, granian-asgi, granian-wsgi, gunicorn, hypercorn, uvicorn, "
+            "uvicorn-wsgi, waitress, wsgiref. A dotted path to a backend class, such as "
+            "'myproject.backends.MyServer', also works.",
         ),
         (
             {"web": WSGIREF_8123},

@@ -77,6 +77,8 @@ def _get(port: int, deadline: float, process: subprocess.Popen[str], log: Path) 
         ("uvicorn", lambda port: {"port": port}),
         ("uvicorn-wsgi", lambda port: {"port": port}),
         ("waitress", lambda port: {"port": port}),
+        ("daphne", lambda port: {"port": port}),
+        ("hypercorn", lambda port: {"bind": f"127.0.0.1:{port}"}),
     ],
 )
 def test_every_server_runs_a_fresh_startproject_project(
