@@ -13,7 +13,9 @@ from typing import Any
 import click
 import pytest
 from celery import Celery
+from celery.bin.beat import beat as beat_command
 from celery.bin.celery import celery as celery_command
+from celery.bin.worker import worker as worker_command
 
 from django_prodserver.backends.base import BaseServerBackend, BaseWorkerBackend
 from django_prodserver.backends.celery import CeleryBeat, CeleryWorker
@@ -22,6 +24,26 @@ from testsite.celery_app import app as testsite_app
 
 APP = "testsite.celery_app.app"
 NO_APP = object()
+# celery 5.7 added beat's --enable-remote-control/--no-enable-remote-control; celery 5.6 (on
+# Python 3.9) has neither, nor any other --no- form of a worker or beat option.
+BEAT_HAS_NO_ENABLE_REMOTE_CONTROL = any(
+    "--no-enable-remote-control" in param.secondary_opts
+    for param in beat_command.params
+    if isinstance(param, click.Option)
+)
+
+
+def _concurrency_takes_auto() -> bool:
+    """celery 5.7 added --concurrency=auto; celery 5.6 (on Python 3.9) takes an integer only."""
+    (concurrency,) = (param for param in worker_command.params if param.name == "concurrency")
+    try:
+        concurrency.type.convert("auto", concurrency, None)
+    except click.BadParameter:
+        return False
+    return True
+
+
+CONCURRENCY_TAKES_AUTO = _concurrency_takes_auto()
 
 
 def worker(args: Any = None, app: Any = APP, cls: type[Any] = CeleryWorker) -> Any:
@@ -84,9 +106,21 @@ def test_true_and_none_give_bare_flags_and_false_omits_a_flag_without_negation()
 
 
 def test_false_gives_the_negated_flag_where_celery_has_one() -> None:
+    app = Celery("with_switch")
+    app.user_options["worker"].add(click.Option(["--greeting/--no-greeting"], default=True))
+    backend = worker({"greeting": False})
+    backend._app = app
+
+    assert checked_argv(backend) == ["--no-greeting"]
+
+
+def test_beat_remote_control_false_follows_the_installed_celery() -> None:
     argv = checked_argv(beat({"enable_remote_control": False}))
 
-    assert argv == ["--no-enable-remote-control"]
+    if BEAT_HAS_NO_ENABLE_REMOTE_CONTROL:
+        assert argv == ["--no-enable-remote-control"]
+    else:  # celery < 5.7: beat answers no remote control, and has no flag to turn it off
+        assert argv == []
 
 
 def test_a_list_of_queues_is_one_comma_separated_option() -> None:
@@ -191,9 +225,13 @@ def test_an_unknown_option_without_a_close_match_points_to_the_help() -> None:
 
 
 def test_a_bad_value_is_named_with_what_celery_accepts() -> None:
+    if CONCURRENCY_TAKES_AUTO:
+        reason = "must be a non-negative integer or 'auto', got 'abc'."
+    else:  # celery < 5.7
+        reason = "'abc' is not a valid integer."
     assert error_of(worker({"concurrency": "abc"})) == (
         "Process 'worker': invalid value 'abc' for celery worker option 'concurrency' in ARGS: "
-        "must be a non-negative integer or 'auto', got 'abc'."
+        + reason
     )
 
 
@@ -205,9 +243,9 @@ def test_a_bad_choice_lists_the_choices() -> None:
 
 
 def test_a_short_flag_with_its_value_attached_is_traced() -> None:
-    assert error_of(worker(["-cx"])) == (
-        "Process 'worker': invalid use of celery worker option '-cx' in ARGS: "
-        "must be a non-negative integer or 'auto', got 'x'."
+    assert error_of(worker(["-Ox"])) == (
+        "Process 'worker': invalid use of celery worker option '-Ox' in ARGS: "
+        "'x' is not one of 'default', 'fair'."
     )
 
 
