@@ -24,8 +24,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from flower.command import flower as flower_command
-from flower.utils.authentication import validate_auth_option
-from flower.utils.broker import validate_broker_api
+
+try:
+    from flower.utils.authentication import validate_auth_option
+    from flower.utils.broker import validate_broker_api
+except ImportError:  # pragma: no cover - Flower 2.0, the last release for Python 3.9
+    from flower.views.auth import validate_auth_option
+
+    def validate_broker_api(url: str) -> None:
+        """Flower 2.0 checks nothing here either; its broker API fails when first used."""
+
+
 from tornado.options import _Option, options
 
 from ._options import ArgsErrors, exit_zero_on_stop_signals, lists_joined, option_flag
