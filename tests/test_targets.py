@@ -18,8 +18,8 @@ def test_wsgi_target_from_wsgi_application(settings: SettingsWrapper) -> None:
 
 
 def test_asgi_target_prefers_asgi_application(settings: SettingsWrapper) -> None:
-    settings.ASGI_APPLICATION = "channels_project.routing.application"
-    assert asgi_target() == "channels_project.routing:application"
+    settings.ASGI_APPLICATION = "testsite.views.application"
+    assert asgi_target() == "testsite.views:application"
 
 
 def test_startproject_layout_needs_no_asgi_setting(settings: SettingsWrapper) -> None:
@@ -44,6 +44,21 @@ def test_startproject_layout_needs_no_asgi_setting(settings: SettingsWrapper) ->
             "application",
             wsgi_target,
             "WSGI_APPLICATION = 'application' is not a dotted path such as "
+            "'mysite.wsgi.application'.",
+        ),
+        (
+            "WSGI_APPLICATION",
+            "nope.wsgi.application",
+            wsgi_target,
+            "WSGI_APPLICATION = 'nope.wsgi.application', but there is no module 'nope.wsgi'. "
+            "Set it to your project's application, such as 'mysite.wsgi.application'.",
+        ),
+        (
+            "ASGI_APPLICATION",
+            "testsite.no_such_module.application",
+            asgi_target,
+            "ASGI_APPLICATION = 'testsite.no_such_module.application', but there is no module "
+            "'testsite.no_such_module'. Set it to your project's application, such as "
             "'mysite.wsgi.application'.",
         ),
         (

@@ -9,11 +9,26 @@ from django.conf import settings
 from .exceptions import InvalidApplication
 
 
+def _module_exists(module_name: str) -> bool:
+    """Whether ``module_name`` can be found, without running it (its parent packages run)."""
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+    except Exception:  # a parent package that fails to import: the import itself reports it
+        return True
+
+
 def _as_target(dotted: str, setting: str) -> str:
     module_name, _, attr = dotted.rpartition(".")
     if not module_name:
         raise InvalidApplication(
             f"{setting} = {dotted!r} is not a dotted path such as 'mysite.wsgi.application'."
+        )
+    if not _module_exists(module_name):
+        raise InvalidApplication(
+            f"{setting} = {dotted!r}, but there is no module {module_name!r}. Set it to your "
+            f"project's application, such as 'mysite.wsgi.application'."
         )
     return f"{module_name}:{attr}"
 
@@ -41,11 +56,7 @@ def asgi_target() -> str:
     wsgi_module = getattr(settings, "WSGI_APPLICATION", None) or ""
     package = wsgi_module.rpartition(".")[0].rpartition(".")[0]
     candidate = f"{package}.asgi" if package else "asgi"
-    try:
-        found = importlib.util.find_spec(candidate) is not None
-    except ImportError:
-        found = False
-    if not found:
+    if not _module_exists(candidate):
         raise InvalidApplication(
             f"No ASGI application: ASGI_APPLICATION is not set and there is no module "
             f"{candidate!r} beside WSGI_APPLICATION. Set ASGI_APPLICATION, such as "

@@ -732,13 +732,13 @@ def test_no_preloading(served: Served, entry: dict[str, Any]) -> None:
 
 
 def test_application_import_error(served: Served) -> None:
-    with override_settings(WSGI_APPLICATION="testsite.missing_module.application"):
+    with override_settings(WSGI_APPLICATION="testsite.wsgi.missing_application"):
         server = make("granian-wsgi", {"port": 0})
         with pytest.raises(InvalidBackendArgs) as excinfo:
             start(server)
     assert str(excinfo.value) == (
-        "Process 'web': the application 'testsite.missing_module:application' failed to "
-        "import: ModuleNotFoundError: No module named 'testsite.missing_module'"
+        "Process 'web': the application 'testsite.wsgi:missing_application' failed to "
+        "import: AttributeError: module 'testsite.wsgi' has no attribute 'missing_application'"
     )
     assert served.calls == []
 

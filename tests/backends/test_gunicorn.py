@@ -20,6 +20,12 @@ from django_prodserver.exceptions import InvalidBackendArgs
 
 TARGET = "testsite.wsgi:application"
 NO_CTL = "--no-control-socket"
+# gunicorn 25.1 added the control socket, which the backend turns off with --no-control-socket.
+# The gunicorn that Python 3.9 gets (23.0) has neither the socket nor the flag: nothing is added.
+HAS_CONTROL_SOCKET = NO_CTL in gunicorn_backend.known_options()
+CTL = [NO_CTL] if HAS_CONTROL_SOCKET else []
+# gunicorn 25 added the http_protocols setting and Config.validate(), which checks it.
+HAS_CONFIG_VALIDATE = hasattr(gunicorn_backend.Config, "validate")
 
 
 def server(args: Any = None) -> GunicornServer:
@@ -52,23 +58,23 @@ def test_is_a_server_backend() -> None:
 @pytest.mark.parametrize(
     ("args", "argv"),
     [
-        (None, [NO_CTL]),
-        ({}, [NO_CTL]),
+        (None, CTL),
+        ({}, CTL),
         (
             {"bind": "127.0.0.1:8001", "workers": 3, "max_requests": 100},
-            [NO_CTL, "--bind=127.0.0.1:8001", "--workers=3", "--max-requests=100"],
+            [*CTL, "--bind=127.0.0.1:8001", "--workers=3", "--max-requests=100"],
         ),
-        ("--workers=2", [NO_CTL, "--workers=2"]),
-        (["-w", "2", "--bind", "unix:/tmp/g"], [NO_CTL, "-w", "2", "--bind", "unix:/tmp/g"]),
-        ({"-w": 2}, [NO_CTL, "-w", "2"]),
+        ("--workers=2", [*CTL, "--workers=2"]),
+        (["-w", "2", "--bind", "unix:/tmp/g"], [*CTL, "-w", "2", "--bind", "unix:/tmp/g"]),
+        ({"-w": 2}, [*CTL, "-w", "2"]),
         # A list repeats the option: gunicorn binds every address.
         (
             {"bind": ["127.0.0.1:8001", "127.0.0.1:8002"]},
-            [NO_CTL, "--bind=127.0.0.1:8001", "--bind=127.0.0.1:8002"],
+            [*CTL, "--bind=127.0.0.1:8001", "--bind=127.0.0.1:8002"],
         ),
         # True is a bare flag; False is gunicorn's --no- form where it has one, else nothing.
-        ({"preload": True, "sendfile": False}, [NO_CTL, "--preload", "--no-sendfile"]),
-        ({"preload": False, "reuse_port": None}, [NO_CTL, "--reuse-port"]),
+        ({"preload": True, "sendfile": False}, [*CTL, "--preload", "--no-sendfile"]),
+        ({"preload": False, "reuse_port": None}, [*CTL, "--reuse-port"]),
     ],
 )
 def test_args_become_gunicorn_argv(args: Any, argv: list[str]) -> None:
@@ -76,11 +82,17 @@ def test_args_become_gunicorn_argv(args: Any, argv: list[str]) -> None:
 
 
 def test_control_socket_false_is_not_doubled() -> None:
-    assert checked_argv({"control_socket": False}) == [NO_CTL]
+    assert checked_argv({"control_socket": False}) == CTL
 
 
 def test_a_control_socket_path_keeps_the_control_socket() -> None:
-    assert checked_argv({"control_socket": "/tmp/g.ctl"}) == ["--control-socket=/tmp/g.ctl"]
+    if HAS_CONTROL_SOCKET:
+        assert checked_argv({"control_socket": "/tmp/g.ctl"}) == ["--control-socket=/tmp/g.ctl"]
+    else:  # gunicorn < 25.1
+        assert error_for({"control_socket": "/tmp/g.ctl"}) == (
+            "Process 'web': unknown gunicorn option 'control_socket' in ARGS. "
+            "See 'gunicorn --help' for the options it accepts."
+        )
 
 
 def test_a_gunicorn_without_control_socket_gets_no_flag_for_it() -> None:
@@ -92,7 +104,7 @@ def test_a_gunicorn_without_control_socket_gets_no_flag_for_it() -> None:
 def test_negated_flag_only_where_gunicorn_has_one() -> None:
     backend = server()
     assert backend.negated_flag("--sendfile") == "--no-sendfile"
-    assert backend.negated_flag("--control-socket") == NO_CTL
+    assert backend.negated_flag("--control-socket") == (NO_CTL if HAS_CONTROL_SOCKET else None)
     assert backend.negated_flag("--preload") is None
     assert backend.negated_flag("-w") is None
 
@@ -104,10 +116,10 @@ def test_negated_flag_only_where_gunicorn_has_one() -> None:
             {"bnd": "127.0.0.1:8000"},
             "Process 'web': unknown gunicorn option 'bnd' in ARGS. Did you mean 'bind'?",
         ),
-        # Abbreviations are off: "prot" would silently have been --protocol.
+        # Abbreviations are off: "thr" would silently have been --threads.
         (
-            {"prot": 8000},
-            "Process 'web': unknown gunicorn option 'prot' in ARGS. Did you mean 'protocol'?",
+            {"thr": 4},
+            "Process 'web': unknown gunicorn option 'thr' in ARGS. Did you mean 'threads'?",
         ),
         (
             ["--wrkers=2"],
@@ -180,6 +192,9 @@ def test_check_args_errors(args: Any, message: str) -> None:
     assert error_for(args) == message
 
 
+@pytest.mark.skipif(
+    not HAS_CONFIG_VALIDATE, reason="gunicorn < 25 (23.0 on Python 3.9) has no Config.validate()"
+)
 def test_a_configuration_gunicorn_s_validate_rejects() -> None:
     # h2 is installed with the test extras (hypercorn needs it): gunicorn is told it is not.
     with mock.patch("gunicorn.http2.is_http2_available", return_value=False):
@@ -214,7 +229,11 @@ def test_an_argparse_error_naming_no_option() -> None:
 
 def test_a_gunicorn_without_config_validate() -> None:
     with mock.patch.object(gunicorn_backend.Config, "validate", None, create=True):
-        assert checked_argv({"http_protocols": "h2"}) == [NO_CTL, "--http-protocols=h2"]
+        assert checked_argv({"workers": 2, "bind": "127.0.0.1:8001"}) == [
+            *CTL,
+            "--workers=2",
+            "--bind=127.0.0.1:8001",
+        ]
 
 
 def test_the_application_reads_our_argv_not_sys_argv(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,11 +241,14 @@ def test_the_application_reads_our_argv_not_sys_argv(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(sys, "argv", list(django_argv))
     monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
 
-    app = DjangoGunicornApplication(["--bind=127.0.0.1:8123", "-w", "3", NO_CTL, TARGET])
+    app = DjangoGunicornApplication(["--bind=127.0.0.1:8123", "-w", "3", *CTL, TARGET])
 
     assert app.cfg.bind == ["127.0.0.1:8123"]
     assert app.cfg.workers == 3
-    assert app.cfg.control_socket_disable is True
+    if HAS_CONTROL_SOCKET:
+        assert app.cfg.control_socket_disable is True
+    else:  # gunicorn < 25.1
+        assert "control_socket_disable" not in app.cfg.settings
     assert app.app_uri == TARGET
     assert sys.argv == django_argv
 
@@ -242,7 +264,7 @@ def test_start_server_closes_db_connections_and_runs_the_application() -> None:
 
     close_all.assert_called_once_with()
     (app,) = run.call_args.args
-    assert app.argv == [NO_CTL, "--bind=127.0.0.1:8123", TARGET]
+    assert app.argv == [*CTL, "--bind=127.0.0.1:8123", TARGET]
     assert app.cfg.bind == ["127.0.0.1:8123"]
 
 
@@ -256,11 +278,16 @@ def test_django_options_never_reach_gunicorn(monkeypatch: pytest.MonkeyPatch) ->
         backend.start_server(*backend.prep_server_args())
 
     (app,) = run.call_args.args
-    assert app.argv == [NO_CTL, "--workers=2", TARGET]
+    assert app.argv == [*CTL, "--workers=2", TARGET]
 
 
 def test_describe_start() -> None:
     backend = server({"bind": "127.0.0.1:8000", "workers": 2})
-    assert backend.describe_start(backend.prep_server_args()) == (
-        "gunicorn --no-control-socket --bind=127.0.0.1:8000 --workers=2 testsite.wsgi:application"
-    )
+    if HAS_CONTROL_SOCKET:
+        expected = (
+            "gunicorn --no-control-socket --bind=127.0.0.1:8000 --workers=2 "
+            "testsite.wsgi:application"
+        )
+    else:  # gunicorn < 25.1
+        expected = "gunicorn --bind=127.0.0.1:8000 --workers=2 testsite.wsgi:application"
+    assert backend.describe_start(backend.prep_server_args()) == expected

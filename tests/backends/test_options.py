@@ -16,6 +16,7 @@ from django_prodserver.backends._options import (
     negation,
 )
 from django_prodserver.backends.base import BaseServerBackend
+from django_prodserver.exceptions import InvalidBackendArgs
 
 WORKERS = ["-w", "--workers"]
 
@@ -115,3 +116,52 @@ def test_exit_zero_on_stop_signals_restores_the_handlers() -> None:
         signal.raise_signal(signal.SIGTERM)
     assert exited.value.code == 0
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+# A typo'd key set to False leaves nothing in argv; every backend must still reject it.
+TYPO_FALSE = [
+    (
+        "gunicorn",
+        {"relaod": False},
+        "unknown gunicorn option 'relaod' in ARGS. Did you mean 'reload'?",
+    ),
+    (
+        "uvicorn",
+        {"relaod": False},
+        "unknown uvicorn option 'relaod' in ARGS. Did you mean 'reload'?",
+    ),
+    ("waitress", {"ipv7": False}, "unknown waitress option 'ipv7' in ARGS. Did you mean 'ipv6'?"),
+    (
+        "daphne",
+        {"proxy_header": False},
+        "unknown daphne option 'proxy_header' in ARGS. Did you mean 'proxy_headers'?",
+    ),
+    (
+        "hypercorn",
+        {"relaod": False},
+        "unknown hypercorn option 'relaod' in ARGS. Did you mean 'reload'?",
+    ),
+]
+
+
+@pytest.mark.parametrize(("alias", "args", "message"), TYPO_FALSE)
+def test_a_typod_key_set_to_false_is_not_silently_dropped(
+    alias: str, args: dict[str, Any], message: str
+) -> None:
+    from django_prodserver import registry
+
+    backend_class = registry.resolve(alias).backend_class
+    backend = backend_class(alias=alias, process_name="web", BACKEND=alias, ARGS=args)
+    with pytest.raises(InvalidBackendArgs) as excinfo:
+        backend.check_args(backend.prep_server_args())
+    assert str(excinfo.value) == f"Process 'web': {message}"
+
+
+def test_a_known_flag_set_to_false_passes_without_a_no_form() -> None:
+    errors = ArgsErrors(
+        BaseServerBackend(process_name="web", ARGS={"preload": False, "port": 1}),
+        ["--port=1"],
+        "prog",
+        ["--preload", "--port"],
+    )
+    errors.check_omitted_flags()  # --preload exists; False simply leaves it at its default

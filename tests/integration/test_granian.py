@@ -35,6 +35,8 @@ SERVES_STATIC_FILES = tuple(int(p) for p in metadata.version("granian").split(".
 WSGI_BACKENDS = ["granian-wsgi", "django_prodserver.backends.granian.GranianWSGIServer"]
 ASGI_BACKENDS = ["granian-asgi", "django_prodserver.backends.granian.GranianASGIServer"]
 ALL_BACKENDS = WSGI_BACKENDS + ASGI_BACKENDS
+#: Requests in flight when the stop signal arrives; every one must get its whole response.
+IN_FLIGHT = 5
 
 
 def web(backend: str, **args: Any) -> dict[str, Any]:
@@ -69,17 +71,27 @@ def test_two_workers_answer(start_server: StartServer, backend: str) -> None:
     reason="Granian 1.x cuts requests in flight at SIGTERM (its own CLI too), and a WSGI worker "
     "with one in flight does not exit until workers-kill-timeout",
 )
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("backend", ALL_BACKENDS)
-def test_sigterm_lets_the_request_in_flight_finish(start_server: StartServer, backend: str) -> None:
-    server = start_server(web(backend))
+def test_stop_signal_lets_the_requests_in_flight_finish(
+    start_server: StartServer, backend: str, sig: int
+) -> None:
+    # Threads, so that one WSGI worker serves all the requests at once; ASGI runs each
+    # request's view in a thread of its own.
+    server = start_server(web(backend, threads=8) if backend in WSGI_BACKENDS else web(backend))
     server.wait_ready()
     responses: list[Response] = []
-    request = threading.Thread(target=lambda: responses.append(server.get("/slow/?seconds=2")))
-    request.start()
-    time.sleep(0.7)  # the request has reached the view
-    assert server.stop(signal.SIGTERM, timeout=15) == 0
-    request.join(timeout=15)
-    assert [(r.status, r.body) for r in responses] == [(200, "slow response done")]
+    requests = [
+        threading.Thread(target=lambda: responses.append(server.get("/slow/?seconds=2")))
+        for _ in range(IN_FLIGHT)
+    ]
+    for request in requests:
+        request.start()
+    time.sleep(0.8)  # every request has reached the view
+    assert server.stop(sig, timeout=15) == 0
+    for request in requests:
+        request.join(timeout=15)
+    assert [(r.status, r.body) for r in responses] == [(200, "slow response done")] * IN_FLIGHT
 
 
 def pkcs8_pem(private_key_pem: bytes) -> bytes:

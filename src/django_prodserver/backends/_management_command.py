@@ -82,6 +82,7 @@ class DjangoCommandWorker(BaseWorkerBackend):
             parser._option_string_actions,
             program=f"manage.py {self.command_name}",
         )
+        errors.check_omitted_flags()
         errors.check_no_glued_tokens()
         try:
             with silenced():

@@ -143,7 +143,23 @@ class ArgsErrors:
         self.argv = list(argv)
         self.name = name
         self.program = program or backend.program or name
+        self.known_options = set(known_options)
         self.known_long_options = sorted(o for o in known_options if o.startswith("--"))
+
+    def check_omitted_flags(self) -> None:
+        """Reject an unknown ARGS key set to False.
+
+        False for a flag with no ``--no-`` form leaves nothing in argv, so the program's parser
+        never sees the key: a typo such as ``"relaod": False`` would pass unnoticed.
+        """
+        if not isinstance(self.backend.args, Mapping):
+            return
+        for key, value in self.backend.args.items():
+            if value is not False or not isinstance(key, str):
+                continue
+            flag = flag_for(key)
+            if flag not in self.known_options and self.backend.negated_flag(flag) is None:
+                raise self.unknown_option(flag)
 
     def find(self, option_strings: Collection[str]) -> ArgsOption | None:
         return find_option(self.backend.args, self.argv, option_strings)

@@ -148,6 +148,7 @@ class CeleryBackend(BaseWorkerBackend):
     def check_args(self, args: Sequence[str]) -> None:
         app = self.celery_app()
         errors = self.args_errors(args)
+        errors.check_omitted_flags()
         errors.check_no_glued_tokens()
         parser = copy.copy(self.subcommand_parser)
         parser.params = self._params()

@@ -97,6 +97,7 @@ class CeleryFlower(CeleryBackend):
     def check_args(self, args: Sequence[str]) -> None:
         self.celery_app()
         errors = self.args_errors(args)
+        errors.check_omitted_flags()
         known = flower_options()
         given: dict[str, Any] = {}
         for token in args:

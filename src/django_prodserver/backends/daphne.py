@@ -166,6 +166,7 @@ class DaphneServer(BaseServerBackend):
     def check_args(self, args: Sequence[str]) -> None:
         spellings = daphne_spellings()
         errors = ArgsErrors(self, args, PROGRAM, known_options())
+        errors.check_omitted_flags()
         errors.check_no_print_and_exit(PRINT_AND_EXIT_OPTIONS)
         parser = daphne_parser()
         try:

@@ -17,7 +17,6 @@ import json
 import multiprocessing
 import os
 import shlex
-import socket
 import ssl
 import sys
 from collections.abc import Mapping, Sequence
@@ -39,7 +38,10 @@ from granian.http import HTTP1Settings, HTTP2Settings
 
 from ..exceptions import ProdserverError
 from ..redact import shown
+from ._preflight import check_addresses_free, import_application, import_target
 from .base import BaseServerBackend
+
+__all__ = ["import_target"]  # re-exported: load_application's workers use it
 
 GRANIAN_VERSION = metadata.version("granian")
 GRANIAN_PARAMETERS = inspect.signature(Granian.__init__).parameters
@@ -120,15 +122,6 @@ def load_application(target: str) -> Any:
     if target not in _PRELOADED:
         _PRELOADED[target] = import_target(target)
     return _PRELOADED[target]
-
-
-def import_target(target: str) -> Any:
-    """The object a ``module:attribute.path`` target names."""
-    module_name, _, attribute = target.partition(":")
-    found: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        found = getattr(found, part)
-    return found
 
 
 class CliOption(NamedTuple):
@@ -347,7 +340,7 @@ class GranianServer(BaseServerBackend):
         items = list(value) if isinstance(value, (list, tuple)) else [value]
         if len(items) != 1 and not param.multiple:
             raise self.error(
-                f"ARGS[{key!r}] is {value!r}; this option takes one value, not a list."
+                f"ARGS[{key!r}] is {shown(key, value)!r}; this option takes one value, not a list."
             )
         return [f"{param.opts[0]}={self._value_text(key, item, values)}" for item in items]
 
@@ -360,19 +353,21 @@ class GranianServer(BaseServerBackend):
             except click.BadParameter:
                 pass
         raise self.error(
-            f"ARGS[{key!r}] is {value!r}; a switch takes True or False "
+            f"ARGS[{key!r}] is {shown(key, value)!r}; a switch takes True or False "
             f"(or the strings 'true', 'false', 'yes', 'no', 'on', 'off', '1', '0')."
         )
 
     def _value_text(self, key: str, value: Any, values: Mapping[str, str] | None) -> str:
         if isinstance(value, bool):
             raise self.error(
-                f"ARGS[{key!r}] is {value!r}; this option takes a value, not True or False."
+                f"ARGS[{key!r}] is {shown(key, value)!r}; this option takes a value, "
+                f"not True or False."
             )
         if not isinstance(value, (str, int, float, os.PathLike)):
             raise self.error(
-                f"ARGS[{key!r}] holds {value!r} ({type(value).__name__}); a value must be a "
-                f"string, a number or a path, or a list of those for an option that repeats."
+                f"ARGS[{key!r}] holds {shown(key, value)!r} ({type(value).__name__}); a value "
+                f"must be a string, a number or a path, or a list of those for an option that "
+                f"repeats."
             )
         text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
         if values is None:
@@ -430,7 +425,8 @@ class GranianServer(BaseServerBackend):
         # option as written in a string or list ARGS.
         origin = origins.get(str(param.name)) if param else None
         if origin:
-            return f"ARGS[{origin[0]!r}] is {origin[1]!r}, which Granian {GRANIAN_VERSION} rejects"
+            value = shown(origin[0], origin[1])
+            return f"ARGS[{origin[0]!r}] is {value!r}, which Granian {GRANIAN_VERSION} rejects"
         flag = param.opts[0] if param else "?"
         return f"ARGS option {flag!r} is rejected by Granian {GRANIAN_VERSION}"
 
@@ -582,6 +578,9 @@ class GranianServer(BaseServerBackend):
         if call.preload:
             self._preload(call.target)
             serve_kwargs["target_loader"] = load_application
+        elif not call.kwargs.get("reload"):
+            # Each worker imports it: try it once first, without keeping it in this process.
+            import_application(self, call.target, isolated=True)
         if call.kwargs.get("reload"):
             # A forked worker inherits the modules the main process imported (settings,
             # URLconf, views from the system checks) and would serve the old code after a
@@ -606,27 +605,12 @@ class GranianServer(BaseServerBackend):
             return
         address = kwargs.get("address", GRANIAN_PARAMETERS["address"].default)
         port = int(kwargs.get("port", GRANIAN_PARAMETERS["port"].default))
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        shown = f"[{address}]:{port}" if family == socket.AF_INET6 else f"{address}:{port}"
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((address, port))
-            except OSError as e:
-                reason = e.strerror or str(e)
-                raise self.error(
-                    f"cannot listen on {shown}: {reason}. Is another server using it?"
-                ) from e
+        check_addresses_free(self, [(address, port)])
 
     def _preload(self, target: str) -> None:
         # Imported once here, the application is shared copy-on-write by the forked workers,
         # and an import error stops everything before any worker starts.
-        try:
-            _PRELOADED[target] = import_target(target)
-        except Exception as e:
-            raise self.error(
-                f"the application {target!r} failed to import: {type(e).__name__}: {e}"
-            ) from e
+        _PRELOADED[target] = import_application(self, target)
 
 
 class GranianASGIServer(GranianServer):

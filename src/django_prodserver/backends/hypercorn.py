@@ -92,6 +92,7 @@ class HypercornServer(BaseServerBackend):
     def check_args(self, args: Sequence[str]) -> None:
         targets.asgi_target()  # the application must be found before anything starts
         errors = ArgsErrors(self, args, PROGRAM, known_options())
+        errors.check_omitted_flags()
         errors.check_no_print_and_exit(PRINT_AND_EXIT_OPTIONS)
         parser = hypercorn_parser()
         try:

@@ -8,6 +8,9 @@ Binding: waitress's own default is ``0.0.0.0:8080``, every interface. This backe
 or ``unix_socket``: a process exposed beyond the machine must say so. ``port`` alone keeps the
 loopback host.
 
+Before waitress starts, the application is imported and every address it will listen on is
+checked to be free: a broken application or a busy port is one line and exit status 1.
+
 waitress installs no SIGTERM handler, so SIGTERM would kill it in the middle of its requests.
 This backend handles SIGTERM and SIGINT: it stops accepting connections, lets the requests in
 flight finish and their responses reach the client (for up to ``GRACEFUL_TIMEOUT`` seconds),
@@ -34,8 +37,16 @@ from waitress.server import BaseWSGIServer
 from waitress.utilities import logger as waitress_logger
 
 from .. import targets
-from ._options import STOP_SIGNALS, ArgsErrors, application_from, negation, option_flag
-from .base import BaseServerBackend, flag_for
+from ._options import (
+    STOP_SIGNALS,
+    ArgsErrors,
+    application_from,
+    lists_joined,
+    negation,
+    option_flag,
+)
+from ._preflight import check_addresses_free, import_application, port_problem
+from .base import BaseServerBackend, args_to_argv, flag_for
 
 PROGRAM = "waitress-serve"
 SERVER = "waitress"
@@ -78,7 +89,9 @@ class WaitressServer(BaseServerBackend):
         return negation(flag, known_options())
 
     def prep_server_args(self) -> list[str]:
-        argv = super().prep_server_args()
+        # waitress keeps the last value of a repeated option; it adds up only --listen.
+        args = lists_joined(self, SERVER, lambda flag: False, lambda flag: flag == "--listen")
+        argv = args_to_argv(args, self.process_name, self.negated_flag)
         if not self._sets_address(argv):
             argv = [f"--host={LOOPBACK}", *argv]
         return argv
@@ -93,6 +106,7 @@ class WaitressServer(BaseServerBackend):
     def check_args(self, args: Sequence[str]) -> None:
         known = known_options()
         errors = ArgsErrors(self, args, SERVER, known)
+        errors.check_omitted_flags()
         for token in args:
             # getopt would take a unique prefix ("--po" for "--port"); a typo should not.
             if token.startswith("--") and option_flag(token) not in known:
@@ -109,11 +123,38 @@ class WaitressServer(BaseServerBackend):
             raise errors.not_allowed(["--call"], application_from("WSGI_APPLICATION"))
         adjustments = {key: value for key, value in kw.items() if key not in RUNNER_OPTIONS}
         self._check_values(errors, adjustments)
+        self._check_ranges(errors, adjustments)
         try:
             # Resolves the addresses and checks the options against each other; binds nothing.
             Adjustments(**adjustments)
         except ValueError as e:
             raise errors.rejected(str(e)) from e
+        targets.wsgi_target()
+
+    def _check_ranges(self, errors: ArgsErrors, adjustments: Mapping[str, Any]) -> None:
+        """What waitress accepts and then serves wrongly: a port it wraps round (70000 is
+        4464), no threads to answer with, host or port beside a Unix socket it alone uses."""
+        ports = [("port", adjustments["port"])] if "port" in adjustments else []
+        for address in str(adjustments.get("listen", "")).split():
+            port = address.rpartition(":")[2]
+            if port.lstrip("-").isdigit():  # not a service name, which waitress looks up
+                ports.append(("listen", port))
+        for key, port in ports:
+            problem = port_problem(port)
+            if problem:
+                raise errors.invalid_value([flag_for(key)], problem)
+        if "threads" in adjustments and int(adjustments["threads"]) < 1:
+            raise errors.invalid_value(["--threads"], "at least 1 thread is needed")
+        if adjustments.get("unix_socket"):
+            for key in ("host", "port", "listen"):
+                if key in adjustments and flag_for(key) in self._user_flags():
+                    raise errors.invalid_value(
+                        [flag_for(key)], "waitress ignores it when 'unix_socket' is set"
+                    )
+
+    def _user_flags(self) -> set[str]:
+        # Looks at ARGS alone: the backend adds --host itself when ARGS sets no address.
+        return {option_flag(token) for token in BaseServerBackend.prep_server_args(self)}
 
     def _check_values(self, errors: ArgsErrors, adjustments: Mapping[str, Any]) -> None:
         casts = _casts()
@@ -124,6 +165,13 @@ class WaitressServer(BaseServerBackend):
                 raise errors.invalid_value([flag_for(key)], str(e)) from e
 
     def start_server(self, *args: str) -> None:
+        kw, _ = _parse(args)
+        adjustments = Adjustments(**{k: v for k, v in kw.items() if k not in RUNNER_OPTIONS})
+        if not adjustments.unix_socket:
+            check_addresses_free(
+                self, [sockaddr[:2] for family, _, _, sockaddr in adjustments.listen]
+            )
+        import_application(self, targets.wsgi_target())
         argv = [PROGRAM, *args, targets.wsgi_target()]
         status = waitress.runner.run(argv=argv, _serve=serve_until_stopped)
         if status:  # the runner has printed why

@@ -113,7 +113,10 @@ class Command(BaseCommand):
             try:
                 config = conf.validate_entry(name, entry)
                 row["backend"] = config.backend
-                row["kind"] = conf.load_backend(config).kind
+                backend = conf.load_backend(config)
+                row["kind"] = backend.kind
+                # Valid means the start would pass validation: ARGS too, not only BACKEND.
+                conf.prepare(config)
             except ProdserverError as e:
                 row["status"], row["detail"] = "error", e.message
             # server and worker list their own kind, and the processes they cannot tell.
