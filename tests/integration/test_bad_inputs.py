@@ -18,6 +18,7 @@ import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -60,6 +61,9 @@ CW = {"BACKEND": "celery-worker", "APP": "testsite.celery_app.app"}
 BROKEN_WSGI = "WSGI_APPLICATION = 'broken_app.application'\n"
 BROKEN_ASGI = "ASGI_APPLICATION = 'broken_app.application'\n"
 WEB = "Process 'web': "
+GRANIAN_VERSION = metadata.version("granian")
+# Granian 2.3 added static files; the oldest Granian accepted (1.7.6) says so instead.
+GRANIAN_SERVES_STATIC_FILES = tuple(int(p) for p in GRANIAN_VERSION.split(".")[:2]) >= (2, 3)
 IMPORT_FAILED = (
     "Process 'web': the application 'broken_app:application' failed to import: "
     "RuntimeError: boom at import"
@@ -306,12 +310,12 @@ ROWS = [
         "prodserver.E008",
     ),
     Row(
-        "celery-concurrency-not-a-number",
-        {"worker": {**CW, "ARGS": {"concurrency": "two"}}},
+        "celery-prefetch-multiplier-not-a-number",
+        {"worker": {**CW, "ARGS": {"prefetch_multiplier": "two"}}},
         CELERY,
         start("worker"),
-        "Process 'worker': invalid value 'two' for celery worker option 'concurrency' in ARGS: "
-        "must be a non-negative integer or 'auto', got 'two'.",
+        "Process 'worker': invalid value 'two' for celery worker option 'prefetch_multiplier' in "
+        "ARGS: 'two' is not a valid integer.",
         "prodserver.E008",
     ),
     Row(
@@ -847,8 +851,15 @@ ROWS = [
         web("granian-wsgi", GRAN, STATIC=True),
         "",
         start(),
-        WEB + "STATIC serves the files 'manage.py collectstatic' gathers in STATIC_ROOT, but "
-        "STATIC_ROOT is not set. Set it, such as BASE_DIR / 'staticfiles', and run collectstatic.",
+        WEB
+        + (
+            "STATIC serves the files 'manage.py collectstatic' gathers in STATIC_ROOT, but "
+            "STATIC_ROOT is not set. Set it, such as BASE_DIR / 'staticfiles', and run "
+            "collectstatic."
+            if GRANIAN_SERVES_STATIC_FILES
+            else f"STATIC needs Granian 2.3 or later; {GRANIAN_VERSION} is installed. Upgrade "
+            "Granian, or serve static files with WhiteNoise or a proxy."
+        ),
         "prodserver.E008",
     ),
 ]
