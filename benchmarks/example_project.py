@@ -1,0 +1,82 @@
+"""The example project, run from a temporary directory that holds its settings and database.
+
+``example/`` itself is never written to (apart from Python's bytecode cache): each benchmark
+settings module lives in the temporary directory, extends ``exampleproject.settings`` and points
+the database at a migrated copy there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from processes import run_bounded
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+EXAMPLE_DIR = REPO_DIR / "example"
+BASE_SETTINGS = "bench_settings"
+WITHOUT_APP_SETTINGS = "bench_settings_without_app"
+
+
+class ExampleProject:
+    """A temporary home for settings modules, the SQLite database and server logs."""
+
+    def __init__(self, keep: bool = False) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="prodserver-bench-"))
+        self.logs = self.root / "logs"
+        self.logs.mkdir()
+        self.keep = keep
+        self._modules = 0
+        database = self.root / "db.sqlite3"
+        self._write(
+            BASE_SETTINGS,
+            "from exampleproject.settings import *  # noqa: F403\n\n"
+            f"DATABASES = {{'default': {{'ENGINE': 'django.db.backends.sqlite3', "
+            f"'NAME': {str(database)!r}}}}}\n",
+        )
+        self._write(
+            WITHOUT_APP_SETTINGS,
+            f"from {BASE_SETTINGS} import *  # noqa: F403\n\n"
+            "INSTALLED_APPS = [app for app in INSTALLED_APPS if app != 'django_prodserver']\n",
+        )
+
+    def _write(self, module: str, text: str) -> None:
+        (self.root / f"{module}.py").write_text(text)
+
+    def migrate(self) -> None:
+        """Create the database (the example's migration adds the row ``/db/`` reads)."""
+        done = run_bounded(self.manage("migrate", "--verbosity=0"), 180, EXAMPLE_DIR, self.env())
+        if done.returncode != 0:
+            raise RuntimeError(f"manage.py migrate failed:\n{done.stdout}{done.stderr}")
+
+    def settings_with(self, processes: dict[str, Any]) -> str:
+        """A new settings module whose ``PRODUCTION_PROCESSES`` is ``processes``."""
+        self._modules += 1
+        module = f"bench_settings_{self._modules}"
+        base = f"from {BASE_SETTINGS} import *  # noqa: F403\n\n"
+        self._write(module, f"{base}PRODUCTION_PROCESSES = {processes!r}\n")
+        return module
+
+    def env(self, settings_module: str = BASE_SETTINGS, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        path = [str(self.root), *filter(None, [env.get("PYTHONPATH")])]
+        env.update(
+            PYTHONPATH=os.pathsep.join(path),
+            DJANGO_SETTINGS_MODULE=settings_module,
+            PYTHONUNBUFFERED="1",
+            **extra,
+        )
+        return env
+
+    @staticmethod
+    def manage(*args: str) -> list[str]:
+        return [sys.executable, "manage.py", *args]
+
+    def cleanup(self) -> None:
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,178 @@
+"""Requests/s and latency per view, every server running side by side, measured in turns.
+
+All servers of one worker count run at once; each round loads each view on each server in turn,
+so a burst of noise from the shared machine falls on neighbours in time, and prodserver and the
+CLI of the same server always run back to back (order alternating between rounds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from example_project import ExampleProject
+from load import LoadResult, run_wrk, write_all_views_script, wrk_command
+from processes import free_port, running
+from servers import ServerConfig, config
+from stats import median, pair_ratio
+from targets import Target
+
+VIEWS = ("/", "/template/", "/db/")
+GRANIAN_KINDS = ("granian-wsgi", "granian-asgi")
+OTHER_KINDS = ("gunicorn", "uvicorn", "uvicorn-wsgi", "waitress")
+# Granian WSGI with its thread pool bounded. By default the pool grows on demand up to
+# backlog / workers / 2 threads (256 with 2 workers), each with its own Django DB connection.
+TUNED = (("granian-wsgi", (("blocking-threads", "8"),)),)
+TARGET_RATIO = 0.97  # prodserver's Granian throughput against Granian's own CLI
+WARMUP_SECONDS = 1  # opens the connections and starts the threads before the first round
+
+
+@dataclass
+class Sample:
+    kind: str
+    launcher: str
+    workers: int
+    options: str  # options added to the defaults; "" for none
+    view: str
+    round: int
+    result: LoadResult
+
+
+@dataclass(frozen=True)
+class Row:
+    """One server of the tables: samples with the same kind, launcher and options."""
+
+    kind: str
+    launcher: str
+    options: str = ""
+
+
+def server_groups(workers: int) -> list[list[ServerConfig]]:
+    """Granian through prodserver paired with its CLI; the other servers through prodserver."""
+    groups = [
+        [config(kind, "prodserver", workers), config(kind, "cli", workers)]
+        for kind in GRANIAN_KINDS
+    ]
+    groups += [[config(kind, "prodserver", workers, extra)] for kind, extra in TUNED]
+    for kind in OTHER_KINDS:
+        server = config(kind, "prodserver", workers)
+        # waitress is one process whatever the worker count: measured once, with 1.
+        if server.kind.forks_workers or workers == 1:
+            groups.append([server])
+    return groups
+
+
+def _measure_once(
+    server: ServerConfig, port: int, view: str, duration: int, connections: int
+) -> LoadResult:
+    result = run_wrk(wrk_command(f"http://127.0.0.1:{port}{view}", duration, connections), duration)
+    print(
+        f"  {server.label} {view}: {result.requests_per_s:,.0f} req/s, "
+        f"p99 {result.p99_ms:.1f} ms, failed {result.failed}",
+        flush=True,
+    )
+    return result
+
+
+def measure(
+    project: ExampleProject,
+    *,
+    worker_counts: list[int],
+    rounds: int,
+    duration: int,
+    connections: int,
+) -> tuple[list[Sample], dict[str, str]]:
+    """The samples, and the command of every server and load as the report shows them."""
+    samples: list[Sample] = []
+    commands: dict[str, str] = {}
+    warmup_script = write_all_views_script(project.root, list(VIEWS))
+    for workers in worker_counts:
+        groups = server_groups(workers)
+        configs = [server for group in groups for server in group]
+        ports = {server.label: free_port() for server in configs}
+        commands.update({server.label: server.command() for server in configs})
+        launches = [(s.label, s.launch(project, ports[s.label]), ports[s.label]) for s in configs]
+        with running(launches, project.logs):
+            for server in configs:
+                url = f"http://127.0.0.1:{ports[server.label]}/"
+                run_wrk(
+                    wrk_command(url, WARMUP_SECONDS, connections, script=warmup_script),
+                    WARMUP_SECONDS,
+                )
+            for round_index in range(rounds):
+                for view in VIEWS:
+                    for group in groups:
+                        for server in group if round_index % 2 == 0 else group[::-1]:
+                            result = _measure_once(
+                                server, ports[server.label], view, duration, connections
+                            )
+                            samples.append(
+                                Sample(
+                                    server.kind.key,
+                                    server.launcher,
+                                    workers,
+                                    server.options,
+                                    view,
+                                    round_index,
+                                    result,
+                                )
+                            )
+    commands["wrk"] = " ".join(wrk_command("http://127.0.0.1:$PORT/VIEW", duration, connections))
+    return samples, commands
+
+
+def rows(samples: list[Sample], workers: int) -> list[Row]:
+    """The servers measured with ``workers``, in the order they ran."""
+    found: list[Row] = []
+    for sample in samples:
+        row = Row(sample.kind, sample.launcher, sample.options)
+        if sample.workers == workers and row not in found:
+            found.append(row)
+    return found
+
+
+def select(
+    samples: list[Sample], row: Row, workers: int, view: str | None = None
+) -> list[LoadResult]:
+    """The results of ``row`` (for one view, or all), ordered by round then view."""
+    return [
+        s.result
+        for s in sorted(samples, key=lambda s: (s.round, VIEWS.index(s.view)))
+        if Row(s.kind, s.launcher, s.options) == row
+        and s.workers == workers
+        and view in (None, s.view)
+    ]
+
+
+def median_of(results: list[LoadResult], field: str) -> float:
+    return median([getattr(result, field) for result in results])
+
+
+def pair_ratios(
+    samples: list[Sample], kind: str, workers: int, view: str | None = None
+) -> list[float]:
+    """prodserver / CLI requests/s of each back-to-back pair."""
+    ours = select(samples, Row(kind, "prodserver"), workers, view)
+    theirs = select(samples, Row(kind, "cli"), workers, view)
+    return [a.requests_per_s / b.requests_per_s for a, b in zip(ours, theirs) if b.requests_per_s]
+
+
+def prodserver_over_cli(
+    samples: list[Sample], kind: str, workers: int, view: str | None = None
+) -> float:
+    """The median of the pair ratios; with no view, pooled over every view and round."""
+    ours = select(samples, Row(kind, "prodserver"), workers, view)
+    theirs = select(samples, Row(kind, "cli"), workers, view)
+    return pair_ratio([r.requests_per_s for r in ours], [r.requests_per_s for r in theirs])
+
+
+def targets(samples: list[Sample], worker_counts: list[int]) -> list[Target]:
+    return [
+        Target(
+            f"req/s ratio, {kind} via prodserver / Granian CLI, {workers} worker(s), all views",
+            prodserver_over_cli(samples, kind, workers),
+            ">=",
+            TARGET_RATIO,
+        )
+        for kind in GRANIAN_KINDS
+        for workers in worker_counts
+    ]
