@@ -87,7 +87,7 @@ $ python benchmarks/run.py                 # the full run, writes this file (abo
 $ python benchmarks/run.py --quick         # a smoke run, writes benchmarks/results/
 $ python benchmarks/run.py --only memory   # startup, throughput, memory, registry or soak
 $ python benchmarks/soak.py --seconds 10   # the soak alone; exit status 1 if a target fails
-$ python benchmarks/static_files.py       # Granian's STATIC against Django (docs/backends/granian.md)
+$ python benchmarks/static_files.py       # Granian serving static files against Django
 ```
 
 `--duration`, `--rounds`, `--connections`, `--workers`, `--soak SECONDS`: see `--help`.
