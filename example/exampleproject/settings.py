@@ -10,6 +10,7 @@ For the full list of settings and their values, see
 https://docs.djangoproject.com/en/5.2/ref/settings/
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -29,6 +30,14 @@ DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
 
+# The database backend of django-tasks: django-tasks-db, or on Python 3.9 (which it does not
+# support) the older django-tasks that shipped it itself.
+TASKS_DATABASE_APP = (
+    "django_tasks_db"
+    if importlib.util.find_spec("django_tasks_db")
+    else "django_tasks.backends.database"
+)
+
 # Application definition
 
 INSTALLED_APPS = [
@@ -39,7 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_prodserver",
     "django_tasks",
-    "django_tasks_db",
+    TASKS_DATABASE_APP,
     "pages",
 ]
 
@@ -128,7 +137,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # django-tasks: tasks are stored in the database and run by the `worker` process.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS = {"default": {"BACKEND": f"{TASKS_DATABASE_APP}.DatabaseBackend"}}
 
 # One setting, one command: `python manage.py prodserver web` or `... prodserver worker`.
 PRODUCTION_PROCESSES = {

@@ -140,3 +140,26 @@ def test_start_runs_qcluster_and_waits_for_the_cluster(monkeypatch: pytest.Monke
 
 def test_describe_start() -> None:
     assert worker().describe_start(["--name=emails"]) == "manage.py qcluster --name=emails"
+
+
+def test_a_stop_signal_during_qcluster_start_up_is_a_clean_stop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django_prodserver.backends._management_command import DjangoCommandWorker
+
+    def stopped_during_start_up(self: DjangoCommandWorker, *args: str) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'is_set'")
+
+    monkeypatch.setattr(DjangoCommandWorker, "start_server", stopped_during_start_up)
+    DjangoQ2Worker(alias="django-q2", process_name="q2", BACKEND="django-q2").start_server()
+
+
+def test_other_attribute_errors_are_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_prodserver.backends._management_command import DjangoCommandWorker
+
+    def broken(self: DjangoCommandWorker, *args: str) -> None:
+        raise AttributeError("'Cluster' object has no attribute 'broker'")
+
+    monkeypatch.setattr(DjangoCommandWorker, "start_server", broken)
+    with pytest.raises(AttributeError, match="broker"):
+        DjangoQ2Worker(alias="django-q2", process_name="q2", BACKEND="django-q2").start_server()
