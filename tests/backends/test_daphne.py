@@ -18,30 +18,14 @@ from daphne.http_protocol import WebRequest
 from django_prodserver.backends import daphne as daphne_backend
 from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.backends.daphne import DaphneServer, GracefulServer
-from django_prodserver.exceptions import InvalidBackendArgs
+
+from .helpers import BackendUnderTest
 
 ASGI = "testsite.asgi:application"
 
 
-def server(args: Any = None) -> DaphneServer:
-    entry: dict[str, Any] = {"BACKEND": "daphne"}
-    if args is not None:
-        entry["ARGS"] = args
-    return DaphneServer(alias="daphne", process_name="web", **entry)
-
-
-def checked_argv(args: Any) -> list[str]:
-    backend = server(args)
-    argv = backend.prep_server_args()
-    backend.check_args(argv)
-    return argv
-
-
-def error_for(args: Any) -> str:
-    backend = server(args)
-    with pytest.raises(InvalidBackendArgs) as caught:
-        backend.check_args(backend.prep_server_args())
-    return caught.value.message
+UNDER_TEST = BackendUnderTest(DaphneServer, "daphne")
+server, checked_argv, error_for = UNDER_TEST.server, UNDER_TEST.checked_argv, UNDER_TEST.error_for
 
 
 def test_is_a_server_backend() -> None:

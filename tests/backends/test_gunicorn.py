@@ -16,7 +16,8 @@ import pytest
 from django_prodserver.backends import gunicorn as gunicorn_backend
 from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.backends.gunicorn import DjangoGunicornApplication, GunicornServer
-from django_prodserver.exceptions import InvalidBackendArgs
+
+from .helpers import BackendUnderTest
 
 TARGET = "testsite.wsgi:application"
 NO_CTL = "--no-control-socket"
@@ -28,25 +29,8 @@ CTL = [NO_CTL] if HAS_CONTROL_SOCKET else []
 HAS_CONFIG_VALIDATE = hasattr(gunicorn_backend.Config, "validate")
 
 
-def server(args: Any = None) -> GunicornServer:
-    entry: dict[str, Any] = {"BACKEND": "gunicorn"}
-    if args is not None:
-        entry["ARGS"] = args
-    return GunicornServer(alias="gunicorn", process_name="web", **entry)
-
-
-def checked_argv(args: Any) -> list[str]:
-    backend = server(args)
-    argv = backend.prep_server_args()
-    backend.check_args(argv)
-    return argv
-
-
-def error_for(args: Any) -> str:
-    backend = server(args)
-    with pytest.raises(InvalidBackendArgs) as caught:
-        backend.check_args(backend.prep_server_args())
-    return caught.value.message
+UNDER_TEST = BackendUnderTest(GunicornServer, "gunicorn")
+server, checked_argv, error_for = UNDER_TEST.server, UNDER_TEST.checked_argv, UNDER_TEST.error_for
 
 
 def test_is_a_server_backend() -> None:

@@ -30,30 +30,14 @@ from django_prodserver.backends.hypercorn import (
     hypercorn_parser,
     known_options,
 )
-from django_prodserver.exceptions import InvalidBackendArgs
+
+from .helpers import BackendUnderTest
 
 HYPERCORN = tuple(int(part) for part in metadata.version("hypercorn").split(".")[:2])
 
 
-def server(args: Any = None) -> HypercornServer:
-    entry: dict[str, Any] = {"BACKEND": "hypercorn"}
-    if args is not None:
-        entry["ARGS"] = args
-    return HypercornServer(alias="hypercorn", process_name="web", **entry)
-
-
-def checked_argv(args: Any) -> list[str]:
-    backend = server(args)
-    argv = backend.prep_server_args()
-    backend.check_args(argv)
-    return argv
-
-
-def error_for(args: Any) -> str:
-    backend = server(args)
-    with pytest.raises(InvalidBackendArgs) as caught:
-        backend.check_args(backend.prep_server_args())
-    return caught.value.message
+UNDER_TEST = BackendUnderTest(HypercornServer, "hypercorn")
+server, checked_argv, error_for = UNDER_TEST.server, UNDER_TEST.checked_argv, UNDER_TEST.error_for
 
 
 def test_is_a_server_backend() -> None:

@@ -23,31 +23,15 @@ import pytest
 from django_prodserver.backends import waitress as waitress_backend
 from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.backends.waitress import WaitressServer, serve_until_stopped
-from django_prodserver.exceptions import InvalidBackendArgs
+
+from .helpers import BackendUnderTest
 
 TARGET = "testsite.wsgi:application"
 LOOPBACK = "--host=127.0.0.1"
 
 
-def server(args: Any = None) -> WaitressServer:
-    entry: dict[str, Any] = {"BACKEND": "waitress"}
-    if args is not None:
-        entry["ARGS"] = args
-    return WaitressServer(alias="waitress", process_name="web", **entry)
-
-
-def checked_argv(args: Any) -> list[str]:
-    backend = server(args)
-    argv = backend.prep_server_args()
-    backend.check_args(argv)
-    return argv
-
-
-def error_for(args: Any) -> str:
-    backend = server(args)
-    with pytest.raises(InvalidBackendArgs) as caught:
-        backend.check_args(backend.prep_server_args())
-    return caught.value.message
+UNDER_TEST = BackendUnderTest(WaitressServer, "waitress")
+server, checked_argv, error_for = UNDER_TEST.server, UNDER_TEST.checked_argv, UNDER_TEST.error_for
 
 
 def test_is_a_server_backend() -> None:
