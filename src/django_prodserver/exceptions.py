@@ -8,8 +8,20 @@ system checks turn them into check messages.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from django.core.exceptions import ImproperlyConfigured
+
+
+def one_line(error: BaseException) -> str:
+    """``"Type: message"`` of an exception, its line breaks folded: a cause inside a message."""
+    return re.sub(r"\s*\n\s*", " ", f"{type(error).__name__}: {error}".strip())
+
+
+def or_list(names: Sequence[str]) -> str:
+    """``'a'``, ``'a' or 'b'``, ``'a', 'b' or 'c'``: choices offered in a message."""
+    quoted = [repr(name) for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 class ProdserverError(ImproperlyConfigured):

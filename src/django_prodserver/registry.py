@@ -29,6 +29,8 @@ from .exceptions import (
     BackendNotFound,
     InvalidBackend,
     ProdserverError,
+    one_line,
+    or_list,
 )
 
 if TYPE_CHECKING:
@@ -122,7 +124,7 @@ def discover_in(distributions: Iterable[Any]) -> Discovery:
             seen.add(_canonical_name(name))
             specs.extend(_backend_specs(dist))
         except Exception as e:  # broken metadata must not break other backends
-            problems.append(DiscoveryProblem(str(getattr(dist, "_path", "?")), _one_line(e)))
+            problems.append(DiscoveryProblem(str(getattr(dist, "_path", "?")), one_line(e)))
     return Discovery(tuple(sorted(specs)), tuple(problems))
 
 
@@ -144,10 +146,6 @@ def discover() -> Discovery:
 
 def _specs_for(alias: str) -> list[BackendSpec]:
     return [spec for spec in discover().specs if spec.alias == alias]
-
-
-def _one_line(error: BaseException) -> str:
-    return re.sub(r"\s*\n\s*", " ", f"{type(error).__name__}: {error}".strip())
 
 
 def _is_alias(backend: str) -> bool:
@@ -190,18 +188,13 @@ def resolve(backend: str) -> ResolvedBackend:
 def _unknown_alias_message(alias: str) -> str:
     known = sorted({spec.alias for spec in discover().specs})
     close = difflib.get_close_matches(alias, known, n=3, cutoff=0.6)
-    suggestion = f" Did you mean {_or_list(close)}?" if close else ""
+    suggestion = f" Did you mean {or_list(close)}?" if close else ""
     listing = ", ".join(known) if known else "none are installed"
     return (
         f"BACKEND {alias!r} is not a known backend alias.{suggestion} "
         f"Known aliases: {listing}. "
         f"A dotted path to a backend class, such as 'myproject.backends.MyServer', also works."
     )
-
-
-def _or_list(names: Sequence[str]) -> str:
-    quoted = [repr(name) for name in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def _conflict_message(alias: str, specs: Sequence[BackendSpec]) -> str:
@@ -232,7 +225,7 @@ def _load(
         raise _dependency_missing(backend, missing, spec) from e
     except Exception as e:
         raise BackendImportFailed(
-            f"{_described(backend, spec)} failed to import: {_one_line(e)}"
+            f"{_described(backend, spec)} failed to import: {one_line(e)}"
         ) from e
 
     try:

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from ..exceptions import one_line
 from .base import BaseServerBackend
 
 #: How much of an import error a child process reports back.
@@ -39,10 +40,6 @@ def import_target(target: str) -> Any:
     return found
 
 
-def _described(error: BaseException) -> str:
-    return " ".join(f"{type(error).__name__}: {error}".split())
-
-
 def import_application(backend: BaseServerBackend, target: str, *, isolated: bool = False) -> Any:
     """Import the application ``target`` names, or raise one ``InvalidBackendArgs`` line.
 
@@ -57,7 +54,7 @@ def import_application(backend: BaseServerBackend, target: str, *, isolated: boo
         try:
             return import_target(target)
         except Exception as e:
-            failure = _described(e)
+            failure = one_line(e)
     if failure:
         raise backend.error(f"the application {target!r} failed to import: {failure}")
     return None
@@ -76,7 +73,7 @@ def _import_failure_in_child(target: str) -> str:
             try:
                 import_target(target)
             except BaseException as e:  # SystemExit from an application module too
-                os.write(write_end, _described(e).encode(errors="replace")[:_MAX_ERROR_BYTES])
+                os.write(write_end, one_line(e).encode(errors="replace")[:_MAX_ERROR_BYTES])
         except BaseException:
             status = 1
         finally:

@@ -36,7 +36,7 @@ from granian.cli import cli as granian_cli
 from granian.errors import ConfigurationError
 from granian.http import HTTP1Settings, HTTP2Settings
 
-from ..exceptions import ProdserverError
+from ..exceptions import ProdserverError, or_list
 from ..redact import shown
 from ._preflight import check_addresses_free, import_application, import_target
 from .base import BaseServerBackend
@@ -174,13 +174,8 @@ def missing_option_message(name: str, options: Sequence[str], version: str) -> s
         )
     close = difflib.get_close_matches(name, options, n=3, cutoff=0.6)
     if close:
-        return f"is not an option of Granian {version}. Did you mean {_or_list(close)}?"
+        return f"is not an option of Granian {version}. Did you mean {or_list(close)}?"
     return f"is not an option of Granian {version}. `granian --help` lists its options."
-
-
-def _or_list(names: Sequence[str]) -> str:
-    quoted = [repr(name) for name in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def _plain(value: Any) -> Any:
@@ -373,7 +368,7 @@ class GranianServer(BaseServerBackend):
         if values is None:
             return text
         if text not in values:
-            raise self.error(f"ARGS[{key!r}] is {value!r}; accepted: {_or_list(sorted(values))}.")
+            raise self.error(f"ARGS[{key!r}] is {value!r}; accepted: {or_list(sorted(values))}.")
         return values[text]
 
     # -- validation and the Granian call ---------------------------------------------------
@@ -444,7 +439,7 @@ class GranianServer(BaseServerBackend):
             other = "granian-wsgi" if family == ASGI_INTERFACES else "granian-asgi"
             raise self.error(
                 f"ARGS[{key!r}] is {requested!r}, but BACKEND {self._backend_name()!r} serves "
-                f"{_or_list(family)}. Remove ARGS[{key!r}], or use BACKEND {other!r}."
+                f"{or_list(family)}. Remove ARGS[{key!r}], or use BACKEND {other!r}."
             )
         return requested
 
@@ -458,7 +453,7 @@ class GranianServer(BaseServerBackend):
         if requested not in DJANGO_INTERFACES:
             raise self.error(
                 f"ARGS[{key!r}] is {requested!r}; Django is served over "
-                f"{_or_list(DJANGO_INTERFACES)}."
+                f"{or_list(DJANGO_INTERFACES)}."
             )
         return requested
 
