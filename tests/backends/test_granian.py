@@ -21,6 +21,7 @@ from django_prodserver import registry
 from django_prodserver.backends import granian as backend_module
 from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.backends.granian import (
+    DJANGO_WSGI_BLOCKING_THREADS,
     Granian,
     GranianASGIServer,
     GranianServer,
@@ -147,8 +148,10 @@ def test_init_without_args(
     server = make(alias, args, cls=cls, backend=backend)
     assert server.prep_server_args() == []
     call = server.granian_call([])
-    target = WSGI_TARGET if interface == "wsgi" else ASGI_TARGET
-    assert call == (target, {"interface": interface}, True)
+    if interface == "wsgi":
+        assert call == (WSGI_TARGET, {"interface": "wsgi", "blocking_threads": 8}, True)
+    else:
+        assert call == (ASGI_TARGET, {"interface": interface}, True)
 
 
 @pytest.mark.parametrize(("cls", "alias", "backend", "interface"), BACKENDS)
@@ -160,7 +163,8 @@ def test_init_with_args(
     assert server.args == {"workers": 2, "port": "9000"}
     assert server.prep_server_args() == ["--workers=2", "--port=9000"]
     kwargs = server.granian_call(server.prep_server_args()).kwargs
-    assert kwargs == {"interface": interface, "port": 9000, "workers": 2}
+    pool = {"blocking_threads": 8} if interface == "wsgi" else {}
+    assert kwargs == {"interface": interface, "port": 9000, "workers": 2, **pool}
 
 
 # -- ARGS to keyword arguments ---------------------------------------------------------------
@@ -191,7 +195,6 @@ def test_init_with_args(
         ({"access-log": True}, {"log_access": True}),
         ({"access_log_fmt": "%(path)s"}, {"log_access_format": "%(path)s"}),
         ({"url-path-prefix": "/app"}, {"url_path_prefix": "/app"}),
-        ({"backpressure": 16}, {"backpressure": 16}),
         ({"respawn-failed-workers": True}, {"respawn_failed_workers": True}),
         ({"respawn_interval": "1.5"}, {"respawn_interval": 1.5}),
         ({"workers-lifetime": "7200"}, {"workers_lifetime": 7200}),
@@ -220,7 +223,35 @@ def test_init_with_args(
     ],
 )
 def test_wsgi_kwargs(args: dict[str, Any], expected: dict[str, Any]) -> None:
+    # Django's pool of 8 blocking threads unless the row sets the pool itself.
+    assert kwargs_for(args) == {"interface": "wsgi", "blocking_threads": 8, **expected}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({}, {"blocking_threads": 8}),
+        ({"threads": 32}, {"blocking_threads": 32}),
+        ("--blocking-threads 2", {"blocking_threads": 2}),
+        # Any option that sizes the pool, even None, leaves Granian's own rule in force.
+        ({"threads": None}, {}),
+        ({"blocking-threads": None}, {}),
+        ({"backpressure": 16}, {"backpressure": 16}),
+        ({"backpressure": None}, {}),
+        ("--backpressure 16", {"backpressure": 16}),
+    ],
+)
+def test_wsgi_thread_pool(args: Any, expected: dict[str, Any]) -> None:
+    assert DJANGO_WSGI_BLOCKING_THREADS == 8
     assert kwargs_for(args) == {"interface": "wsgi", **expected}
+
+
+def test_wsgi_thread_pool_reaches_granian(served: Served) -> None:
+    start(make("granian-wsgi", {"port": 0}))
+    assert served.server.blocking_threads == 8
+    start(make("granian-wsgi", {"port": 0, "threads": None, "workers": 2}))
+    # Granian's rule for its default backlog of 1024 over 2 workers.
+    assert served.server.blocking_threads == on_granian(256, 512)
 
 
 @pytest.mark.parametrize(
@@ -281,7 +312,8 @@ def test_switches(args: dict[str, Any], websockets: bool) -> None:
 
 def test_kwargs_follow_the_constructor_order_after_the_interface() -> None:
     kwargs = kwargs_for({"workers": 2, "port": 9000, "host": "127.0.0.1", "ws": False})
-    assert list(kwargs) == ["interface", "address", "port", "workers", "websockets"]
+    expected = ["interface", "address", "port", "workers", "blocking_threads", "websockets"]
+    assert list(kwargs) == expected
 
 
 def test_log_config_becomes_a_dictconfig(tmp_path: Path) -> None:
@@ -631,7 +663,7 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
 def test_ssl_kwargs(certificate: tuple[Path, Path]) -> None:
     cert, key = certificate
     kwargs = kwargs_for({"ssl-certificate": cert, "ssl_keyfile": str(key)})
-    assert kwargs == {"interface": "wsgi", "ssl_cert": cert, "ssl_key": key}
+    assert kwargs == {"interface": "wsgi", "blocking_threads": 8, "ssl_cert": cert, "ssl_key": key}
 
 
 @pytest.mark.parametrize(
@@ -674,7 +706,7 @@ def test_describe_start() -> None:
     server = make("granian-wsgi", {"host": "127.0.0.1", "port": 8000, "workers": 2})
     assert server.describe_start(server.prep_server_args()) == (
         "Granian('testsite.wsgi:application', interface='wsgi', address='127.0.0.1', "
-        "port=8000, workers=2).serve(target_loader=load_application)"
+        "port=8000, workers=2, blocking_threads=8).serve(target_loader=load_application)"
     )
 
 

@@ -135,13 +135,12 @@ def test_url_path_prefix(start_server: StartServer, backend: str) -> None:
     assert server.stop() == 0
 
 
-def test_threads_on_wsgi_serve_requests_concurrently(start_server: StartServer) -> None:
-    server = start_server(web("granian-wsgi", workers=1, threads=2))
-    server.wait_ready()
+def slow_requests_at_once(server: ServerProcess, count: int, seconds: float) -> float:
+    """Send ``count`` requests to the slow view at once; all must succeed. Returns the seconds."""
     responses: list[Response] = []
     requests = [
-        threading.Thread(target=lambda: responses.append(server.get("/slow/?seconds=1.5")))
-        for _ in range(2)
+        threading.Thread(target=lambda: responses.append(server.get(f"/slow/?seconds={seconds}")))
+        for _ in range(count)
     ]
     started = time.monotonic()
     for request in requests:
@@ -149,8 +148,25 @@ def test_threads_on_wsgi_serve_requests_concurrently(start_server: StartServer) 
     for request in requests:
         request.join(timeout=15)
     elapsed = time.monotonic() - started
-    assert [r.status for r in responses] == [200, 200]
+    assert [r.status for r in responses] == [200] * count
+    return elapsed
+
+
+def test_threads_on_wsgi_serve_requests_concurrently(start_server: StartServer) -> None:
+    server = start_server(web("granian-wsgi", workers=1, threads=2))
+    server.wait_ready()
+    elapsed = slow_requests_at_once(server, 2, 1.5)
     assert elapsed < 2.8, f"two 1.5 s requests took {elapsed:.1f}s: not served in parallel"
+    assert server.stop() == 0
+
+
+def test_wsgi_worker_runs_eight_views_at_once_by_default(start_server: StartServer) -> None:
+    # Granian's own default would run all 16 at once (and open 16 database connections).
+    server = start_server(web("granian-wsgi", workers=1))
+    server.wait_ready()
+    elapsed = slow_requests_at_once(server, 16, 0.5)
+    # 16 half-second views through 8 threads take two turns at least.
+    assert elapsed >= 0.95, f"16 requests took {elapsed:.2f}s: more than 8 ran at once"
     assert server.stop() == 0
 
 
@@ -200,7 +216,7 @@ def test_dry_run_prints_the_call(start_server: StartServer) -> None:
     assert wait_exit(server) == 0
     assert (
         f"Granian('testsite.wsgi:application', interface='wsgi', port={server.port}, "
-        f"workers=2).serve(target_loader=load_application)"
+        f"workers=2, blocking_threads=8).serve(target_loader=load_application)"
     ) in server.output
 
 

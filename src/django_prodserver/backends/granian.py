@@ -53,6 +53,14 @@ WSGI_INTERFACES = ("wsgi",)
 DJANGO_INTERFACES = (*WSGI_INTERFACES, *ASGI_INTERFACES)
 INTERFACES_BY_ALIAS = {"granian-asgi": ASGI_INTERFACES, "granian-wsgi": WSGI_INTERFACES}
 
+# Blocking threads per WSGI worker unless ARGS says otherwise. Granian's own default is about
+# backlog / workers / 2 (512 with one worker), started on demand: under load a Django worker grows
+# to hundreds of threads, each holding its own database connection and memory. Eight keeps
+# connections countable (workers x 8) and served as fast as 4 or 16 in benchmarks/soak.py.
+DJANGO_WSGI_BLOCKING_THREADS = 8
+# ARGS options that size the pool: any of them, even set to None, leaves Granian's own rule.
+POOL_OPTIONS = ("blocking_threads", "backpressure")
+
 # Granian 2.x refuses more than one blocking thread outside WSGI (ConfigurationError in serve()).
 SINGLE_BLOCKING_THREAD_OUTSIDE_WSGI = "runtime_threads" in GRANIAN_PARAMETERS
 
@@ -388,6 +396,10 @@ class GranianServer(BaseServerBackend):
         interface = self._interface(given.pop("interface", None), origins)
         target = self._target(interface)
         kwargs = {"interface": interface, **self._constructor_kwargs(given, origins)}
+        if interface == "wsgi" and not any(
+            name in given or name in origins for name in POOL_OPTIONS
+        ):
+            kwargs["blocking_threads"] = DJANGO_WSGI_BLOCKING_THREADS
         if kwargs.get("reload") and "reload_paths" not in kwargs:
             kwargs["reload_paths"] = [_project_dir()]
         self._check_combination(kwargs, origins)
