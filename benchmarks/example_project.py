@@ -53,12 +53,12 @@ class ExampleProject:
         if done.returncode != 0:
             raise RuntimeError(f"manage.py migrate failed:\n{done.stdout}{done.stderr}")
 
-    def settings_with(self, processes: dict[str, Any]) -> str:
-        """A new settings module whose ``PRODUCTION_PROCESSES`` is ``processes``."""
+    def settings_with(self, processes: dict[str, Any], more: str = "") -> str:
+        """A new settings module whose ``PRODUCTION_PROCESSES`` is ``processes``, plus ``more``."""
         self._modules += 1
         module = f"bench_settings_{self._modules}"
         base = f"from {BASE_SETTINGS} import *  # noqa: F403\n\n"
-        self._write(module, f"{base}PRODUCTION_PROCESSES = {processes!r}\n")
+        self._write(module, f"{base}PRODUCTION_PROCESSES = {processes!r}\n{more}\n")
         return module
 
     def env(self, settings_module: str = BASE_SETTINGS, **extra: str) -> dict[str, str]:

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 import memory
 import registry_cost
+import request_path
 import soak
+import startup_phases
 import throughput
 from footprint import Footprint, find
 from stats import median, spread
@@ -83,7 +85,7 @@ machine: {"; ".join(f"{name} {value}" for name, value in results.load_averages.i
 
 ```console
 $ sudo apt-get install wrk                 # or: brew install wrk
-$ python benchmarks/run.py                 # the full run, writes this file (about 15 minutes)
+$ python benchmarks/run.py                 # the full run, writes this file (about 20 minutes)
 $ python benchmarks/run.py --quick         # a smoke run, writes benchmarks/results/
 $ python benchmarks/run.py --only memory   # startup, throughput, memory, registry or soak
 $ python benchmarks/soak.py --seconds 10   # the soak alone; exit status 1 if a target fails
@@ -146,6 +148,37 @@ def startup_section(results: Results) -> str:
         )
         + "\n\nCommands:\n\n"
         + "\n".join(commands)
+        + "\n\n"
+        + startup_phases_section(results)
+    )
+
+
+def startup_phases_section(results: Results) -> str:
+    if not results.startup_phases:
+        return ""
+    found = results.startup_phases
+    rows: list[list[object]] = [
+        [row, *(ms(times.median(row)) for times in found)] for row in startup_phases.ROWS
+    ]
+    rows.append(["**prodserver, launch to first 200**", *(ms(t.prodserver_total) for t in found)])
+    rows.append(["**own CLI, launch to first 200**", *(ms(median(t.cli)) for t in found)])
+    rounds = len(found[0].cli)
+    return (
+        "### Where prodserver's start-up time goes\n\n"
+        f"A profile of the start-up, phase by phase ({rounds} more rounds, {found[0].workers} "
+        "workers, the same settings and commands as above). prodserver runs under "
+        "`benchmarks/phase_probe.py`, which timestamps `django.setup()`, loading the backend "
+        "and validating ARGS, the system checks and the pre-flight import of the application "
+        "in the main process; "
+        f'"{startup_phases.SERVER_START}" is the rest, from the last of those to the first '
+        "200. Medians per phase (so the phases need not add up to the total, a median of "
+        "sums); the CLI is timed in the same rounds. Granian's workers are forked from the "
+        "main process with Django and the application already imported; gunicorn's fork too, "
+        "but import the application themselves (the main process imports it in a short-lived "
+        "child, so that an import error stops everything); uvicorn spawns fresh interpreters "
+        "that set Django up again, so for uvicorn every phase before its own start is added "
+        "to the time its CLI takes.\n\n"
+        + table(["phase", *(times.kind for times in found)], rows)
         + "\n"
     )
 
@@ -177,6 +210,17 @@ def _ratio_rows(samples: list[throughput.Sample], worker_counts: list[int]) -> l
                 continue
             quartiles = statistics.quantiles(pooled, n=4) if len(pooled) > 1 else pooled * 3
             value = throughput.prodserver_over_cli(samples, kind, workers)
+            cpu_us = [
+                median(
+                    [
+                        sample.cpu_us_per_request
+                        for sample in throughput.select_samples(
+                            samples, throughput.Row(kind, launcher), workers
+                        )
+                    ]
+                )
+                for launcher in ("prodserver", "cli")
+            ]
             rows.append(
                 [
                     kind,
@@ -186,6 +230,8 @@ def _ratio_rows(samples: list[throughput.Sample], worker_counts: list[int]) -> l
                     f"{ratio(quartiles[0])} to {ratio(quartiles[2])}",
                     len(pooled),
                     "met" if value >= throughput.TARGET_RATIO else "**not met**",
+                    f"{cpu_us[0]:,.0f} / {cpu_us[1]:,.0f}",
+                    ratio(median(throughput.cpu_over_cli(samples, kind, workers))),
                 ]
             )
     return rows
@@ -200,8 +246,10 @@ def throughput_section(results: Results) -> str:
         'latency (ms) are medians over rounds; "failed" sums wrk\'s non-2xx responses and '
         "socket errors over all rounds. uvicorn runs with `--no-access-log` (the others log no "
         "requests by default). waitress is one process with 4 threads whatever the worker "
-        "count, so it appears with 1 worker only. `blocking-threads=8` bounds Granian WSGI's "
-        "thread pool, which otherwise grows on demand to `backlog / workers / 2` threads.\n"
+        "count, so it appears with 1 worker only. prodserver runs Granian WSGI with 8 blocking "
+        "threads per worker, and the CLI gets `--blocking-threads 8` to match; the row with "
+        "`threads=None` is prodserver with Granian's own pool, which grows on demand to "
+        "`backlog / workers / 2` threads.\n"
     ]
     header = ["server", "started by"]
     for view in throughput.VIEWS:
@@ -222,17 +270,68 @@ def throughput_section(results: Results) -> str:
         "middle half",
         "pairs",
         "target",
+        "CPU µs per request, prodserver / CLI",
+        "CPU ratio",
     ]
     parts.append(
         "### Granian: prodserver against its own CLI\n\n"
         "Requests/s through prodserver divided by requests/s of the CLI, the median of the "
         "back-to-back pairs, per view and pooled over all views (the target, at least "
         f'{throughput.TARGET_RATIO}); "middle half" is the interquartile range of the pooled '
-        "pair ratios, a measure of this machine's noise.\n\n"
+        "pair ratios, a measure of this machine's noise. The CPU columns profile the same runs: "
+        "the CPU time of the server's processes (main and workers, from `/proc/PID/stat`) "
+        "during each load, divided by the requests served, as medians and as the median of the "
+        "pair ratios. It is the work each launcher's server does per request, which other "
+        "load on the machine disturbs far less than requests/s.\n\n"
         + table(ratio_header, _ratio_rows(samples, worker_counts))
         + "\n"
     )
-    return "\n".join(parts)
+    parts.append(request_path_section(results))
+    return "\n".join(part for part in parts if part)
+
+
+def request_path_section(results: Results) -> str:
+    if not results.request_path:
+        return ""
+    by_launcher = {counts.launcher: counts for counts in results.request_path}
+    ours, theirs = by_launcher["prodserver"], by_launcher["cli"]
+    rows = []
+    for view in throughput.VIEWS:
+        steady = [counts.calls[view][request_path.WARMUP_REQUESTS :] for counts in (ours, theirs)]
+        rows.append(
+            [
+                code(view),
+                *(f"{counts.median(view):,.0f}" for counts in (ours, theirs)),
+                *(f"{min(calls):,} to {max(calls):,}" for calls in steady),
+                *(f"{counts.calls[view][0]:,}" for counts in (ours, theirs)),
+            ]
+        )
+    header = [
+        "view",
+        "prodserver",
+        "own CLI",
+        "prodserver, range",
+        "own CLI, range",
+        "first request, prodserver",
+        "first request, own CLI",
+    ]
+    return (
+        "### The request path, profiled\n\n"
+        "Python function calls per request, counted by `cProfile` around the application call "
+        "(`benchmarks/profiled_wsgi.py` wraps the example's WSGI application), in one Granian "
+        "WSGI worker with one blocking thread, started by prodserver and by Granian's CLI. "
+        f"Each view is requested {request_path.WARMUP_REQUESTS + request_path.REQUESTS} times; "
+        f"the first {request_path.WARMUP_REQUESTS} warm up and are left out of the median and "
+        "range. Equal counts mean that both run the same Python per request: prodserver adds "
+        "nothing to the request path. ASGI is not counted this way (a request's work is spread "
+        "over the event loop and a thread); the CPU columns above cover it. "
+        "The first request is cheaper through prodserver because the main process imported "
+        "the application before forking.\n\n"
+        + table(header, rows)
+        + "\n\nCommands:\n\n"
+        + "\n".join(f"- {counts.launcher}: `{counts.command}`" for counts in (ours, theirs))
+        + "\n"
+    )
 
 
 def asgi_section(results: Results) -> str:
@@ -315,9 +414,9 @@ def memory_section(results: Results) -> str:
         "Private_Clean + Private_Dirty (what the process alone holds), PSS = shared pages divided "
         "among the processes that map them (sums to the real footprint), RSS counts shared pages "
         'in full. "helper" processes (uvicorn\'s multiprocessing resource tracker) count in the '
-        "totals only. Workers' threads: Granian WSGI starts blocking threads on demand up to "
-        "`backlog / workers / 2`, and each thread that ran a Django view holds its own database "
-        "connection, so private memory grows with the threads a load has made it start.\n\n"
+        "totals only. Workers' threads: each thread that ran a Django view holds its own database "
+        "connection; prodserver and the CLI run Granian WSGI with 8 blocking threads per "
+        "worker.\n\n"
         + table(
             [
                 "server",
@@ -444,7 +543,8 @@ def soak_section(results: Results) -> str:
         "through all three views (`--timeout 5s`: a slower response counts as failed). "
         "Worker USS is sampled after the warm-up and at the end; growth is that of the worker "
         "that grew most. After the load the server gets SIGTERM; its exit status is shown. The "
-        "targets apply to the default options; a row with `blocking-threads=8` is there for "
+        "targets apply to the default options; the row with `threads=None` (Granian's own "
+        "thread pool instead of prodserver's 8 threads per WSGI worker) is there for "
         "comparison.\n\n"
         + table(
             [

@@ -1,6 +1,6 @@
 """Benchmark prodserver against the servers' own command lines; write docs/performance.md.
 
-    python benchmarks/run.py              the full run (about 15 minutes on 2 cores)
+    python benchmarks/run.py              the full run (about 20 minutes on 2 cores)
     python benchmarks/run.py --quick      a smoke run (about 3 minutes), written elsewhere
 
 Needs wrk on PATH, Linux (/proc) and the package installed with its server extras.
@@ -22,8 +22,10 @@ import import_cost
 import machine
 import registry_cost
 import report
+import request_path
 import soak
 import startup
+import startup_phases
 import throughput
 from example_project import REPO_DIR, ExampleProject
 from load import require_wrk
@@ -53,8 +55,10 @@ class Results:
     options: dict[str, Any]
     machine: dict[str, str]
     startup: list[startup.StartupPair] = field(default_factory=list)
+    startup_phases: list[startup_phases.PhaseTimes] = field(default_factory=list)
     throughput: list[throughput.Sample] = field(default_factory=list)
     commands: dict[str, str] = field(default_factory=dict)  # label -> command, for the report
+    request_path: list[request_path.CallCounts] = field(default_factory=list)
     footprints: list[footprint.Footprint] = field(default_factory=list)
     registry: list[registry_cost.RegistryCost] = field(default_factory=list)
     imports: list[import_cost.ImportCost] = field(default_factory=list)
@@ -71,7 +75,7 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=int, default=2, help="seconds per wrk load (2)")
     parser.add_argument(
-        "--rounds", type=int, default=4, help="interleaved rounds of load per server and view (4)"
+        "--rounds", type=int, default=6, help="interleaved rounds of load per server and view (6)"
     )
     parser.add_argument(
         "--timing-rounds",
@@ -120,6 +124,9 @@ def run(options: argparse.Namespace, results: Results, project: ExampleProject) 
     if section("startup"):
         results.startup = startup.measure(project, options.timing_rounds, options.startup_workers)
         results.targets += startup.targets(results.startup)
+        results.startup_phases = startup_phases.measure(
+            project, options.timing_rounds, options.startup_workers
+        )
     if section("throughput"):
         results.throughput, commands = throughput.measure(
             project,
@@ -130,6 +137,7 @@ def run(options: argparse.Namespace, results: Results, project: ExampleProject) 
         )
         results.commands.update(commands)
         results.targets += throughput.targets(results.throughput, options.worker_counts)
+        results.request_path = request_path.measure(project)
     if section("memory"):
         results.footprints = footprint.measure(
             project, options.memory_workers, max(options.duration, 2)
@@ -142,7 +150,7 @@ def run(options: argparse.Namespace, results: Results, project: ExampleProject) 
     if section("soak"):
         results.soak = soak.run(project, seconds=options.soak)
         results.targets += soak.targets(results.soak)
-        for kind, extra in soak.TUNED:  # for comparison only: the targets are for the defaults
+        for kind, extra in soak.GRANIAN_POOL:  # for comparison only: targets are for defaults
             results.soak += soak.run(project, seconds=options.soak, kinds=(kind,), extra=extra)
     results.load_averages["end"] = machine.load_average()
 

@@ -16,6 +16,8 @@ from typing import Any, Union
 from example_project import EXAMPLE_DIR, ExampleProject
 from processes import Launch
 
+from django_prodserver.backends.granian import DJANGO_WSGI_BLOCKING_THREADS
+
 Port = Union[int, str]  # a str only for the "$PORT" shown in the report
 HOST = "127.0.0.1"
 WSGI_TARGET = "exampleproject.wsgi:application"
@@ -32,10 +34,13 @@ class ServerKind:
 
 
 def _granian(interface: str, target: str) -> Callable[[Port, int], list[str]]:
+    # prodserver's own default for WSGI, given to the CLI too: the same options on both sides.
+    pool = ["--blocking-threads", str(DJANGO_WSGI_BLOCKING_THREADS)] if interface == "wsgi" else []
+
     def cli(port: Port, workers: int) -> list[str]:
         return [
             *("granian", "--interface", interface, "--host", HOST, "--port", str(port)),
-            *("--workers", str(workers), target),
+            *("--workers", str(workers), *pool, target),
         ]
 
     return cli
@@ -114,11 +119,12 @@ class ServerConfig:
     kind: ServerKind
     launcher: str  # "prodserver" or "cli"
     workers: int
-    extra: tuple[tuple[str, str], ...] = ()  # more options, as ARGS keys and their values
+    extra: tuple[tuple[str, Any], ...] = ()  # more options, as ARGS keys and their values
 
     def _cli_args(self, port: Port) -> list[str]:
         *options, target = self.kind.cli_args(port, self.workers)
-        return [*options, *(f"--{key}={value}" for key, value in self.extra), target]
+        given = [f"--{key}={value}" for key, value in self.extra if value is not None]
+        return [*options, *given, target]
 
     @property
     def options(self) -> str:
@@ -153,6 +159,6 @@ class ServerConfig:
 
 
 def config(
-    key: str, launcher: str, workers: int, extra: tuple[tuple[str, str], ...] = ()
+    key: str, launcher: str, workers: int, extra: tuple[tuple[str, Any], ...] = ()
 ) -> ServerConfig:
     return ServerConfig(KINDS[key], launcher, workers, extra)

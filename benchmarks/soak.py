@@ -11,8 +11,10 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import memory
+import throughput
 from example_project import ExampleProject
 from load import LoadResult, require_wrk, run_wrk, write_all_views_script, wrk_command
 from processes import free_port, install_cleanup, start
@@ -21,9 +23,9 @@ from targets import Target
 from throughput import VIEWS
 
 KINDS = ("granian-wsgi", "granian-asgi")
-# With defaults Granian WSGI's thread pool grows through the soak (see throughput.TUNED); the full
-# run soaks this bounded configuration too, for comparison.
-TUNED = (("granian-wsgi", (("blocking-threads", "8"),)),)
+# The full run also soaks Granian WSGI with Granian's own thread pool, which keeps growing through
+# the soak (see throughput.GRANIAN_POOL), for comparison.
+GRANIAN_POOL = throughput.GRANIAN_POOL
 CONNECTIONS = 64
 WORKERS = 2
 WARMUP = 20  # seconds of load before the first memory sample (ASGI workers settle in ~15)
@@ -73,7 +75,7 @@ def soak(
     connections: int,
     workers: int,
     warmup: int,
-    extra: tuple[tuple[str, str], ...] = (),
+    extra: tuple[tuple[str, Any], ...] = (),
 ) -> SoakResult:
     server = config(kind, "prodserver", workers, extra)
     port = free_port()
@@ -127,7 +129,7 @@ def run(
     workers: int = WORKERS,
     warmup: int = WARMUP,
     kinds: tuple[str, ...] = KINDS,
-    extra: tuple[tuple[str, str], ...] = (),
+    extra: tuple[tuple[str, Any], ...] = (),
 ) -> list[SoakResult]:
     results = []
     for kind in kinds:
@@ -163,12 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="OPTION=VALUE",
-        help="one more Granian option in ARGS, e.g. --set blocking-threads=8 (repeatable)",
+        help="one more Granian option in ARGS, e.g. --set threads=16; an empty value is None, "
+        "Granian's own default (repeatable)",
     )
     options = parser.parse_args(argv)
     if any("=" not in item for item in options.set):
         parser.error("--set takes OPTION=VALUE")
-    extra = tuple((key, value) for key, _, value in (item.partition("=") for item in options.set))
+    extra = tuple(
+        (key, value or None) for key, _, value in (item.partition("=") for item in options.set)
+    )
     require_wrk()
     install_cleanup()
     project = ExampleProject()

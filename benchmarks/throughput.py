@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cpu import tree_cpu_seconds
 from example_project import ExampleProject
 from load import LoadResult, run_wrk, write_all_views_script, wrk_command
-from processes import free_port, running
+from processes import Server, free_port, running
 from servers import ServerConfig, config
 from stats import median, pair_ratio
 from targets import Target
@@ -19,9 +20,10 @@ from targets import Target
 VIEWS = ("/", "/template/", "/db/")
 GRANIAN_KINDS = ("granian-wsgi", "granian-asgi")
 OTHER_KINDS = ("gunicorn", "uvicorn", "uvicorn-wsgi", "waitress")
-# Granian WSGI with its thread pool bounded. By default the pool grows on demand up to
-# backlog / workers / 2 threads (256 with 2 workers), each with its own Django DB connection.
-TUNED = (("granian-wsgi", (("blocking-threads", "8"),)),)
+# Granian WSGI with Granian's own thread pool rather than prodserver's 8 threads per worker: it
+# grows on demand up to backlog / workers / 2 threads (256 with 2 workers), each with its own
+# Django DB connection. For comparison: what prodserver's default buys.
+GRANIAN_POOL = (("granian-wsgi", (("threads", None),)),)
 TARGET_RATIO = 0.97  # prodserver's Granian throughput against Granian's own CLI
 WARMUP_SECONDS = 1  # opens the connections and starts the threads before the first round
 
@@ -35,6 +37,11 @@ class Sample:
     view: str
     round: int
     result: LoadResult
+    cpu_s: float  # CPU seconds the server's processes used during the load
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.cpu_s / self.result.requests * 1e6 if self.result.requests else float("nan")
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ def server_groups(workers: int) -> list[list[ServerConfig]]:
         [config(kind, "prodserver", workers), config(kind, "cli", workers)]
         for kind in GRANIAN_KINDS
     ]
-    groups += [[config(kind, "prodserver", workers, extra)] for kind, extra in TUNED]
+    groups += [[config(kind, "prodserver", workers, extra)] for kind, extra in GRANIAN_POOL]
     for kind in OTHER_KINDS:
         server = config(kind, "prodserver", workers)
         # waitress is one process whatever the worker count: measured once, with 1.
@@ -62,15 +69,19 @@ def server_groups(workers: int) -> list[list[ServerConfig]]:
 
 
 def _measure_once(
-    server: ServerConfig, port: int, view: str, duration: int, connections: int
-) -> LoadResult:
-    result = run_wrk(wrk_command(f"http://127.0.0.1:{port}{view}", duration, connections), duration)
+    server: ServerConfig, process: Server, view: str, duration: int, connections: int
+) -> tuple[LoadResult, float]:
+    url = f"http://127.0.0.1:{process.port}{view}"
+    cpu_before = tree_cpu_seconds(process.pid)
+    result = run_wrk(wrk_command(url, duration, connections), duration)
+    cpu_s = tree_cpu_seconds(process.pid) - cpu_before
     print(
         f"  {server.label} {view}: {result.requests_per_s:,.0f} req/s, "
-        f"p99 {result.p99_ms:.1f} ms, failed {result.failed}",
+        f"p99 {result.p99_ms:.1f} ms, failed {result.failed}, "
+        f"{cpu_s / max(result.requests, 1) * 1e6:.0f} us CPU/request",
         flush=True,
     )
-    return result
+    return result, cpu_s
 
 
 def measure(
@@ -91,7 +102,8 @@ def measure(
         ports = {server.label: free_port() for server in configs}
         commands.update({server.label: server.command() for server in configs})
         launches = [(s.label, s.launch(project, ports[s.label]), ports[s.label]) for s in configs]
-        with running(launches, project.logs):
+        with running(launches, project.logs) as started:
+            processes = {process.label: process for process in started}
             for server in configs:
                 url = f"http://127.0.0.1:{ports[server.label]}/"
                 run_wrk(
@@ -102,8 +114,8 @@ def measure(
                 for view in VIEWS:
                     for group in groups:
                         for server in group if round_index % 2 == 0 else group[::-1]:
-                            result = _measure_once(
-                                server, ports[server.label], view, duration, connections
+                            result, cpu_s = _measure_once(
+                                server, processes[server.label], view, duration, connections
                             )
                             samples.append(
                                 Sample(
@@ -114,6 +126,7 @@ def measure(
                                     view,
                                     round_index,
                                     result,
+                                    cpu_s,
                                 )
                             )
     commands["wrk"] = " ".join(wrk_command("http://127.0.0.1:$PORT/VIEW", duration, connections))
@@ -130,16 +143,34 @@ def rows(samples: list[Sample], workers: int) -> list[Row]:
     return found
 
 
-def select(
+def select_samples(
     samples: list[Sample], row: Row, workers: int, view: str | None = None
-) -> list[LoadResult]:
-    """The results of ``row`` (for one view, or all), ordered by round then view."""
+) -> list[Sample]:
+    """The samples of ``row`` (for one view, or all), ordered by round then view."""
     return [
-        s.result
+        s
         for s in sorted(samples, key=lambda s: (s.round, VIEWS.index(s.view)))
         if Row(s.kind, s.launcher, s.options) == row
         and s.workers == workers
         and view in (None, s.view)
+    ]
+
+
+def select(
+    samples: list[Sample], row: Row, workers: int, view: str | None = None
+) -> list[LoadResult]:
+    """The results of ``row`` (for one view, or all), ordered by round then view."""
+    return [s.result for s in select_samples(samples, row, workers, view)]
+
+
+def cpu_over_cli(samples: list[Sample], kind: str, workers: int) -> list[float]:
+    """prodserver / CLI CPU time per request of each back-to-back pair, over every view."""
+    ours = select_samples(samples, Row(kind, "prodserver"), workers)
+    theirs = select_samples(samples, Row(kind, "cli"), workers)
+    return [
+        a.cpu_us_per_request / b.cpu_us_per_request
+        for a, b in zip(ours, theirs)
+        if b.cpu_us_per_request > 0
     ]
 
 
