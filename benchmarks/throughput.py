@@ -1,8 +1,9 @@
 """Requests/s and latency per view, every server running side by side, measured in turns.
 
-All servers of one worker count run at once; each round loads each view on each server in turn,
-so a burst of noise from the shared machine falls on neighbours in time, and prodserver and the
-CLI of the same server always run back to back (order alternating between rounds).
+All servers of one worker count run at once; each round starts them afresh and loads each view
+on each server in turn, so a burst of noise from the shared machine falls on neighbours in time,
+and prodserver and the CLI of the same server always run back to back (order alternating between
+rounds).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ OTHER_KINDS = ("gunicorn", "uvicorn", "uvicorn-wsgi", "waitress")
 # Django DB connection. For comparison: what prodserver's default buys.
 GRANIAN_POOL = (("granian-wsgi", (("threads", None),)),)
 TARGET_RATIO = 0.97  # prodserver's Granian throughput against Granian's own CLI
-WARMUP_SECONDS = 1  # opens the connections and starts the threads before the first round
+WARMUP_SECONDS = 1  # opens the connections and starts the threads before each round
 
 
 @dataclass
@@ -99,18 +100,20 @@ def measure(
     for workers in worker_counts:
         groups = server_groups(workers)
         configs = [server for group in groups for server in group]
-        ports = {server.label: free_port() for server in configs}
         commands.update({server.label: server.command() for server in configs})
-        launches = [(s.label, s.launch(project, ports[s.label]), ports[s.label]) for s in configs]
-        with running(launches, project.logs) as started:
-            processes = {process.label: process for process in started}
-            for server in configs:
-                url = f"http://127.0.0.1:{ports[server.label]}/"
-                run_wrk(
-                    wrk_command(url, WARMUP_SECONDS, connections, script=warmup_script),
-                    WARMUP_SECONDS,
-                )
-            for round_index in range(rounds):
+        for round_index in range(rounds):
+            # Fresh processes every round: a server's speed also depends on where its processes
+            # and memory happen to land, which would otherwise bias one side for a whole run.
+            ports = {server.label: free_port() for server in configs}
+            launches = [
+                (s.label, s.launch(project, ports[s.label]), ports[s.label]) for s in configs
+            ]
+            with running(launches, project.logs) as started:
+                processes = {process.label: process for process in started}
+                for process in started:
+                    url = f"http://127.0.0.1:{process.port}/"
+                    warmup = wrk_command(url, WARMUP_SECONDS, connections, script=warmup_script)
+                    run_wrk(warmup, WARMUP_SECONDS)
                 for view in VIEWS:
                     for group in groups:
                         for server in group if round_index % 2 == 0 else group[::-1]:
