@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import socket
 import sys
@@ -94,6 +95,7 @@ class Served:
 
     def __init__(self) -> None:
         self.calls: list[tuple[Any, dict[str, Any]]] = []
+        self.frozen = 0  # objects set aside from the garbage collector when serve() was called
 
     @property
     def server(self) -> Any:
@@ -110,11 +112,14 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
 
     def serve(self: Any, **kwargs: Any) -> None:
         record.calls.append((self, kwargs))
+        record.frozen = gc.get_freeze_count()
 
     monkeypatch.setattr(Granian, "serve", serve)
     start_method = multiprocessing.get_start_method(allow_none=True)
     backend_module._PRELOADED.clear()
+    gc.unfreeze()
     yield record
+    gc.unfreeze()
     backend_module._PRELOADED.clear()
     multiprocessing.set_start_method(start_method, force=True)
 
@@ -737,6 +742,8 @@ def test_start_preloads_the_application(served: Served) -> None:
     preloaded = backend_module._PRELOADED
     assert preloaded == {WSGI_TARGET: application}
     assert served.serve_kwargs["target_loader"](WSGI_TARGET) is application
+    # What was loaded before the fork is set aside from the workers' garbage collection.
+    assert served.frozen > 1000
 
 
 def test_load_application_imports_what_was_not_preloaded() -> None:
@@ -761,6 +768,7 @@ def test_no_preloading(served: Served, entry: dict[str, Any]) -> None:
     start(make("granian-wsgi", **entry))
     assert served.serve_kwargs == {}
     assert backend_module._PRELOADED == {}
+    assert served.frozen == 0
 
 
 def test_application_import_error(served: Served) -> None:
