@@ -101,9 +101,9 @@ made side by side within one run. Servers that are compared run at the same time
 measures them back to back, in alternating order (A B, then B A). For throughput, every round
 starts the servers afresh: a server's speed also depends on where its processes and memory happen
 to land, which in one set of long-lived processes favoured one side by about 5% for a whole run.
-A ratio is the median of the per-round ratios; absolute figures are medians over rounds. "prodserver" is
-`python manage.py prodserver web` with the `PRODUCTION_PROCESSES` shown; "own CLI" is the
-server's own command line with the same options on the same application, started from
+A ratio is the median of the per-round ratios; absolute figures are medians over rounds.
+"prodserver" is `python manage.py prodserver web` with the `PRODUCTION_PROCESSES` shown; "own CLI"
+is the server's own command line with the same options on the same application, started from
 `example/` with `DJANGO_SETTINGS_MODULE` set.
 """
 
