@@ -7,6 +7,7 @@ HTTP and exit 0 on SIGTERM.
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from pathlib import Path
@@ -101,7 +102,19 @@ def test_celery_flower_answers_http_and_exits_0_on_sigterm(
     assert (response.status, response.body) == (200, "OK"), server.output
     assert f"Visit me at http://127.0.0.1:{server.port}" in server.output
     assert server.stop(signal.SIGTERM) == 0, server.output
-    assert "Traceback" not in server.output
+    assert "Traceback" not in without_inspector_race(server.output), server.output
+
+
+def without_inspector_race(output: str) -> str:
+    """The log without records of a race in the test's broker, not in prodserver or Flower.
+
+    Flower inspects the workers from several threads at once, and kombu's filesystem transport
+    rewrites its exchange table without a lock, so one thread can read half a file and log a
+    JSONDecodeError traceback from flower/inspector.py (seen with the kombu of Python 3.9).
+    """
+    records = re.split(r"\n(?=\[[A-Z] \d{6} )", output)  # Tornado's "[E 261130 ..." records
+    race = ("flower/inspector.py", "kombu/transport/filesystem.py")
+    return "\n".join(record for record in records if not all(part in record for part in race))
 
 
 DRY_RUNS = {
