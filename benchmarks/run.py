@@ -1,9 +1,12 @@
 """Benchmark prodserver against the servers' own command lines; write docs/performance.md.
 
-    python benchmarks/run.py              the full run (about 20 minutes on 2 cores)
-    python benchmarks/run.py --quick      a smoke run (about 3 minutes), written elsewhere
+    python -m benchmarks.run              the full run (about 20 minutes on 2 cores)
+    python -m benchmarks.run --quick      a smoke run (about 3 minutes), written elsewhere
+    python -m benchmarks.run --render benchmarks/results/latest.json
+                                          the report and charts again from a run's raw figures
 
-Needs wrk on PATH, Linux (/proc) and the package installed with its server extras.
+Run from the repository's root. Needs wrk on PATH, Linux (/proc) and the package installed with
+its server extras.
 """
 
 from __future__ import annotations
@@ -13,26 +16,20 @@ import dataclasses
 import json
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import footprint
-import import_cost
-import machine
-import registry_cost
-import report
-import request_path
-import soak
-import startup
-import startup_phases
-import throughput
-from example_project import REPO_DIR, ExampleProject
-from load import require_wrk
-from processes import install_cleanup
-from targets import Target
+from .harness import machine
+from .harness.processes import install_cleanup
+from .harness.project import REPO_DIR, ExampleProject
+from .harness.wrk import require_wrk
+from .load import request_path, soak, throughput
+from .memory import footprint
+from .registry import import_cost, lookup_cost
+from .report import markdown, page
+from .run_results import Results, load_results
+from .startup import first_200, phases, warmup
 
-SECTIONS = ("startup", "throughput", "memory", "registry", "soak")
+SECTIONS = ("startup", "throughput", "memory", "registry", "soak", "warmup")
 DEFAULT_OUTPUT = REPO_DIR / "docs" / "performance.md"
 QUICK_OUTPUT = REPO_DIR / "benchmarks" / "results" / "performance-quick.md"
 RAW_OUTPUT = REPO_DIR / "benchmarks" / "results" / "latest.json"
@@ -47,26 +44,6 @@ SHOWN_OPTIONS = (
     "soak",
     "sections",
 )
-
-
-@dataclass
-class Results:
-    command: str
-    options: dict[str, Any]
-    machine: dict[str, str]
-    startup: list[startup.StartupPair] = field(default_factory=list)
-    startup_phases: list[startup_phases.PhaseTimes] = field(default_factory=list)
-    throughput: list[throughput.Sample] = field(default_factory=list)
-    commands: dict[str, str] = field(default_factory=dict)  # label -> command, for the report
-    request_path: list[request_path.CallCounts] = field(default_factory=list)
-    footprints: list[footprint.Footprint] = field(default_factory=list)
-    registry: list[registry_cost.RegistryCost] = field(default_factory=list)
-    imports: list[import_cost.ImportCost] = field(default_factory=list)
-    help_modules: dict[str, list[str]] = field(default_factory=dict)
-    soak: list[soak.SoakResult] = field(default_factory=list)
-    targets: list[Target] = field(default_factory=list)
-    load_averages: dict[str, str] = field(default_factory=dict)  # section -> when it started
-    seconds: float = 0.0
 
 
 def parse_options(argv: list[str] | None) -> argparse.Namespace:
@@ -102,6 +79,12 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, help=f"Markdown report ({DEFAULT_OUTPUT})")
     parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RAW_JSON",
+        help="measure nothing: write the report and its charts from the raw figures of a run",
+    )
+    parser.add_argument(
         "--keep-temp", action="store_true", help="keep the temporary project and server logs"
     )
     options = parser.parse_args(argv)
@@ -122,9 +105,9 @@ def run(options: argparse.Namespace, results: Results, project: ExampleProject) 
         return True
 
     if section("startup"):
-        results.startup = startup.measure(project, options.timing_rounds, options.startup_workers)
-        results.targets += startup.targets(results.startup)
-        results.startup_phases = startup_phases.measure(
+        results.startup = first_200.measure(project, options.timing_rounds, options.startup_workers)
+        results.targets += first_200.targets(results.startup)
+        results.startup_phases = phases.measure(
             project, options.timing_rounds, options.startup_workers
         )
     if section("throughput"):
@@ -144,7 +127,7 @@ def run(options: argparse.Namespace, results: Results, project: ExampleProject) 
         )
         results.targets += footprint.targets(results.footprints)
     if section("registry"):
-        results.registry = registry_cost.measure(project, options.timing_rounds)
+        results.registry = lookup_cost.measure(project, options.timing_rounds)
         results.imports = import_cost.measure(project, options.timing_rounds)
         results.help_modules = import_cost.modules_loaded_by_help(project)
     if section("soak"):
@@ -152,17 +135,27 @@ def run(options: argparse.Namespace, results: Results, project: ExampleProject) 
         results.targets += soak.targets(results.soak)
         for kind, extra in soak.GRANIAN_POOL:  # for comparison only: targets are for defaults
             results.soak += soak.run(project, seconds=options.soak, kinds=(kind,), extra=extra)
+    if section("warmup"):
+        # Twice the timing rounds: Granian's shared socket lets fewer first requests be measured.
+        results.first_requests = warmup.measure(
+            project, 2 * options.timing_rounds, options.startup_workers
+        )
     results.load_averages["end"] = machine.load_average()
 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_options(argv)
+    if options.render:
+        results = load_results(options.render)
+        options.output.write_text(page.render(results, options.output.parent / markdown.CHARTS))
+        print(f"Wrote {options.output} from {options.render}")
+        return 0
     require_wrk()
     install_cleanup()
     started = time.monotonic()
     shown = {key: getattr(options, key) for key in SHOWN_OPTIONS}
     results = Results(
-        command="python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        command="python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv),
         options={key: str(value) for key, value in shown.items()},
         machine=machine.describe(REPO_DIR),
     )
@@ -180,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_text(json.dumps(dataclasses.asdict(results), indent=1, default=str))
     options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(report.render(results))
+    options.output.write_text(page.render(results, options.output.parent / markdown.CHARTS))
     print(f"\nWrote {options.output} ({results.seconds / 60:.1f} min); raw figures: {raw}")
     for target in results.targets:
         print(target.line())

@@ -44,6 +44,7 @@ def configure_django() -> None:
         INSTALLED_APPS=[
             "django.contrib.contenttypes",
             "django.contrib.auth",
+            "django.contrib.staticfiles",  # runserver's --nostatic and --insecure
             "django_prodserver",
             *INSTALLED_DB_WORKER_APPS[:1],
             "django_q",
@@ -186,6 +187,24 @@ PROGRAMS: dict[str, tuple[Callable[[Any], list[Option]], str, str, str]] = {
         "",
     ),
     "DjangoQ2Worker": (management_command_options, "django-q2", "manage.py qcluster --help", ""),
+    "DjangoRunserver": (
+        management_command_options,
+        "django",
+        "manage.py runserver --help",
+        "WSGI_APPLICATION",
+    ),
+    "WerkzeugRunserver": (
+        management_command_options,
+        "django-extensions",
+        "manage.py runserver_plus --help",
+        "WSGI_APPLICATION",
+    ),
+    "DaphneRunserver": (
+        management_command_options,
+        "daphne",
+        "manage.py runserver --help (with daphne in INSTALLED_APPS)",
+        "ASGI_APPLICATION",
+    ),
 }
 GRANIAN_APPLICATIONS = {"granian-wsgi": "WSGI_APPLICATION", "granian-asgi": "ASGI_APPLICATION"}
 ASGI_NOTE = " (or the `asgi` module beside `WSGI_APPLICATION`)"
@@ -255,7 +274,9 @@ def section(row: Any, extras: Iterable[str]) -> list[str]:
     module_name, _, class_name = row.target.partition(":")
     backend_class = registry.resolve(row.alias).backend_class
     read_options, distribution, help_command, _ = PROGRAMS[class_name]
-    keys = sorted(backend_class.settings_keys)
+    from django_prodserver import conf
+
+    keys = sorted(conf.entry_keys(backend_class) - conf.COMMON_KEYS)
     extra = ", ".join(extras)
     lines = [
         f"## {row.alias}",
@@ -264,7 +285,9 @@ def section(row: Any, extras: Iterable[str]) -> list[str]:
         "|---|---|",
         f"| kind | {row.kind} |",
         f"| class | `{module_name}.{class_name}` |",
-        f'| install | `pip install "django-prodserver[{extra}]"` |',
+        f'| install | `pip install "django-prodserver[{extra}]"` |'
+        if extra
+        else "| install | nothing beyond django-prodserver |",
         f"| entry keys besides `BACKEND`, `ARGS` | {', '.join(f'`{k}`' for k in keys) or 'none'} |",
         f"| application | {application_setting(row.alias, class_name, keys)} |",
         f"| options of | `{help_command}` ({distribution} {version(distribution)}) |",

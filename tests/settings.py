@@ -1,4 +1,4 @@
-"""Settings for the unit tests; the integration tests run tests/project instead."""
+"""Settings for the unit tests; the integration tests run tests/fixtures/project instead."""
 
 SECRET_KEY = "unit-tests-only"
 DEBUG = False

@@ -6,10 +6,17 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from django_prodserver import registry
+from django_prodserver import entry_points, registry
+from django_prodserver.entry_points import ENTRY_POINT_GROUP
+
+if sys.version_info >= (3, 10):
+    from importlib import metadata
+else:  # the registry reads the backport on Python 3.9
+    import importlib_metadata as metadata
 from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.exceptions import (
     BackendConflict,
@@ -18,6 +25,8 @@ from django_prodserver.exceptions import (
     BackendNotFound,
     InvalidBackend,
 )
+
+from .not_installed import hide_packages
 
 
 class SitePackages:
@@ -37,7 +46,7 @@ class SitePackages:
         info.mkdir(parents=True)
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
         lines = "".join(f"{alias} = {target}\n" for alias, target in entry_points.items())
-        (info / "entry_points.txt").write_text(f"[{registry.ENTRY_POINT_GROUP}]\n{lines}")
+        (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{lines}")
         for module, source in (modules or {}).items():
             (self.path / f"{module}.py").write_text(textwrap.dedent(source))
 
@@ -92,6 +101,27 @@ def test_one_class_can_serve_several_aliases(site: SitePackages) -> None:
     first, second = registry.resolve("fake-a"), registry.resolve("fake-b")
     assert first.backend_class is second.backend_class
     assert (first.alias, second.alias) == ("fake-a", "fake-b")
+
+
+def test_a_distribution_s_metadata_is_parsed_once_for_all_its_backends(
+    site: SitePackages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aliases = {f"fake-{n}": "fake_plugin:Server" for n in range(5)}
+    site.install("fake-plugin", "1.3", aliases, {"fake_plugin": BACKEND_MODULE})
+    parsed: list[str] = []
+    metadata_of = metadata.PathDistribution.metadata
+
+    def counted(dist: metadata.PathDistribution) -> Any:
+        parsed.append(str(getattr(dist, "_path", "")))
+        return metadata_of.fget(dist)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(metadata.PathDistribution, "metadata", property(counted))
+
+    specs = [spec for spec in registry.discover().specs if spec.distribution == "fake-plugin"]
+
+    assert [(spec.alias, spec.version) for spec in specs] == [(a, "1.3") for a in sorted(aliases)]
+    # Each access parses the whole METADATA file; a large one (a long description) is costly.
+    assert sum("fake_plugin-1.3" in path for path in parsed) == 1
 
 
 def test_same_distribution_twice_on_sys_path_is_not_a_conflict(
@@ -184,6 +214,131 @@ def test_dotted_path_to_a_registered_backend_gets_the_same_install_hint(
     assert str(excinfo.value).endswith('Install it with: pip install "fake-needs[fast]"')
 
 
+@pytest.mark.parametrize(
+    ("extras", "hint"),
+    [
+        # Another class of the module of a registered backend: the module's extra.
+        (("fast", "fast"), 'Install it with: pip install "fake-needs[fast]"'),
+        # The module's backends need different extras: which one is unknown.
+        (("fast", "slow"), "Install the package that provides it."),
+    ],
+)
+def test_dotted_path_to_another_class_of_a_registered_module(
+    site: SitePackages, extras: tuple[str, str], hint: str
+) -> None:
+    site.install(
+        "fake-needs",
+        "1.0",
+        {
+            "fake-needs": f"fake_needs:Server [{extras[0]}]",
+            "fake-needs-worker": f"fake_needs:Worker [{extras[1]}]",
+        },
+        {"fake_needs": "import fake_not_installed_anywhere\n"},
+    )
+    with pytest.raises(BackendDependencyMissing) as excinfo:
+        registry.resolve("fake_needs.OtherServer")
+    assert str(excinfo.value) == (
+        "BACKEND 'fake_needs.OtherServer' needs the module 'fake_not_installed_anywhere', which "
+        f"is not installed. {hint}"
+    )
+
+
+# What a bare `pip install django-prodserver` lacks: every server package and the packages the
+# servers depend on that the backends import too.
+NOT_IN_A_BARE_INSTALL = (
+    "celery",
+    "click",
+    "daphne",
+    "django_q",
+    "django_tasks",
+    "django_tasks_db",
+    "flower",
+    "granian",
+    "gunicorn",
+    "hypercorn",
+    "tornado",
+    "twisted",
+    "uvicorn",
+    "waitress",
+)
+# Each built-in backend module: the module it names as missing, and its extra.
+BUILT_IN_BACKENDS = {
+    "celery": ("celery", "celery", ["CeleryWorker", "CeleryBeat"]),
+    "celery_flower": ("flower", "flower", ["CeleryFlower"]),
+    "daphne": ("daphne", "daphne", ["DaphneServer"]),
+    "django_q2": ("django_q", "django-q2", ["DjangoQ2Worker"]),
+    "django_tasks": ("django_tasks_db", "django-tasks", ["DjangoTasksWorker"]),
+    "granian": ("granian", "granian", ["GranianServer", "GranianASGIServer", "GranianWSGIServer"]),
+    "gunicorn": ("gunicorn", "gunicorn", ["GunicornServer"]),
+    "hypercorn": ("hypercorn", "hypercorn", ["HypercornServer"]),
+    "uvicorn": ("uvicorn", "uvicorn", ["UvicornServer", "UvicornWSGIServer"]),
+    "waitress": ("waitress", "waitress", ["WaitressServer"]),
+}
+
+
+# django-prodserver 3.0's modules that re-export a built-in one: module -> the built-in module.
+UPSTREAM_MODULES = {
+    "servers.flower": "celery_flower",
+    "servers.granian": "granian",
+    "servers.gunicorn": "gunicorn",
+    "servers.uvicorn": "uvicorn",
+    "servers.waitress": "waitress",
+    "workers.celery": "celery",
+    "workers.django_q2": "django_q2",
+    "workers.django_tasks": "django_tasks",
+}
+CLASS_PATHS = [
+    (module, cls) for module, (_, _, classes) in BUILT_IN_BACKENDS.items() for cls in classes
+] + [
+    (upstream, cls)
+    for upstream, module in UPSTREAM_MODULES.items()
+    for cls in BUILT_IN_BACKENDS[module][2]
+    if cls != "GranianServer"  # 3.0 named it GranianServerBase
+]
+
+
+@pytest.fixture
+def bare_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No server package can be imported, as after `pip install django-prodserver`."""
+    backend_modules = {
+        f"django_prodserver.backends.{m}" for m in [*BUILT_IN_BACKENDS, *UPSTREAM_MODULES]
+    }
+    for name in list(sys.modules):  # a backend package's modules too (granian's)
+        if name in backend_modules or name.rpartition(".")[0] in backend_modules:
+            monkeypatch.delitem(sys.modules, name)
+    hide_packages(monkeypatch, NOT_IN_A_BARE_INSTALL)
+
+
+@pytest.mark.usefixtures("bare_install")
+@pytest.mark.parametrize(("module", "cls"), CLASS_PATHS)
+def test_bare_install_every_class_path_names_its_server_and_extra(module: str, cls: str) -> None:
+    # A 3.0 path re-exports a built-in module, whose hint it gets.
+    missing, extra, _ = BUILT_IN_BACKENDS[UPSTREAM_MODULES.get(module, module)]
+    backend = f"django_prodserver.backends.{module}.{cls}"
+    with pytest.raises(BackendDependencyMissing) as excinfo:
+        registry.resolve(backend)
+    assert str(excinfo.value) == (
+        f"BACKEND {backend!r} needs the module {missing!r}, which is not installed. "
+        f'Install it with: pip install "django-prodserver[{extra}]"'
+    )
+
+
+@pytest.mark.usefixtures("bare_install")
+def test_bare_install_every_alias_names_its_server_and_extra() -> None:
+    rows = {row.alias: row for row in registry.describe_backends()}
+    expected = {}
+    for module, (missing, extra, _) in BUILT_IN_BACKENDS.items():
+        for alias, row in rows.items():
+            if row.target.startswith(f"django_prodserver.backends.{module}:"):
+                expected[alias] = (
+                    "missing dependency",
+                    f"BACKEND {alias!r} needs the module {missing!r}, which is not installed. "
+                    f'Install it with: pip install "django-prodserver[{extra}]"',
+                )
+    assert len(expected) == 13
+    assert {alias: (rows[alias].status, rows[alias].detail) for alias in expected} == expected
+
+
 def test_entry_point_that_is_not_a_class(site: SitePackages) -> None:
     site.install(
         "fake-plugin",
@@ -196,7 +351,7 @@ def test_entry_point_that_is_not_a_class(site: SitePackages) -> None:
     assert str(excinfo.value) == (
         "BACKEND 'fake-fn' (fake_plugin:not_a_class from fake-plugin 1.0) is not a backend "
         "class: it is a function object. A backend must be a subclass of "
-        "django_prodserver.backends.base.BaseServerBackend."
+        "django_prodserver.backends.base.BaseServerBackend or BaseWorkerBackend."
     )
 
 
@@ -207,7 +362,7 @@ def test_class_that_is_not_a_backend(site: SitePackages) -> None:
     assert str(excinfo.value) == (
         "BACKEND 'fake_plugin.NotABackend' is not a backend class: it is the class "
         "fake_plugin.NotABackend. A backend must be a subclass of "
-        "django_prodserver.backends.base.BaseServerBackend."
+        "django_prodserver.backends.base.BaseServerBackend or BaseWorkerBackend."
     )
 
 
@@ -234,8 +389,9 @@ def test_entry_point_whose_attribute_is_gone(site: SitePackages) -> None:
 
 
 BUILT_IN_AND_TEST_PLUGIN_ALIASES = (
-    "celery-beat, celery-flower, celery-worker, daphne, django-q2, django-tasks, granian-asgi, "
-    "granian-wsgi, gunicorn, hypercorn, uvicorn, uvicorn-wsgi, waitress, wsgiref"
+    "celery-beat, celery-flower, celery-worker, daphne, daphne-runserver, django-q2, django-tasks, "
+    "granian-asgi, granian-wsgi, gunicorn, hypercorn, runserver, runserver-plus, uvicorn, "
+    "uvicorn-wsgi, waitress, wsgiref"
 )
 
 
@@ -255,7 +411,7 @@ def test_several_close_matches_are_offered() -> None:
 
 
 def test_unknown_alias_with_nothing_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "_distributions", lambda: [])
+    monkeypatch.setattr(entry_points, "_distributions", lambda: [])
     with pytest.raises(BackendNotFound) as excinfo:
         registry.resolve("web")
     assert str(excinfo.value) == (
@@ -304,7 +460,7 @@ def test_dotted_path_and_colon_path_scan_no_entry_points(
     def no_scan() -> None:
         raise AssertionError("a dotted path must not scan entry points")
 
-    monkeypatch.setattr(registry, "_distributions", no_scan)
+    monkeypatch.setattr(entry_points, "_distributions", no_scan)
     assert registry.resolve("fake_plugin.Server").alias is None
     assert registry.resolve("fake_plugin:Worker").backend_class.kind == "worker"
     assert registry.resolve("django_prodserver.backends.base.BaseServerBackend").backend_class is (
@@ -314,13 +470,13 @@ def test_dotted_path_and_colon_path_scan_no_entry_points(
 
 def test_aliases_scan_at_most_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = registry._distributions
+    real = entry_points._distributions
 
     def counting() -> object:
         calls.append(1)
         return real()
 
-    monkeypatch.setattr(registry, "_distributions", counting)
+    monkeypatch.setattr(entry_points, "_distributions", counting)
     registry.resolve("wsgiref")
     registry.resolve("wsgiref")
     with pytest.raises(BackendNotFound):
@@ -346,7 +502,7 @@ def test_unreadable_metadata_is_listed_as_a_problem(site: SitePackages) -> None:
     site.install("fake-plugin", "1.0", {"fake-web": "fake_plugin:Server"})
     info = site.path / "fake_plugin-1.0.dist-info"
     (info / "entry_points.txt").write_text(
-        f"[{registry.ENTRY_POINT_GROUP}]\nthis line is not an entry point\n"
+        f"[{ENTRY_POINT_GROUP}]\nthis line is not an entry point\n"
     )
     discovery = registry.discover()
     assert [p.distribution for p in discovery.problems] == [str(info)]
@@ -411,3 +567,31 @@ def test_extras_with_hyphens_keep_their_names(site: SitePackages) -> None:
     with pytest.raises(BackendDependencyMissing) as excinfo:
         registry.resolve("fake-needs")
     assert str(excinfo.value).endswith('pip install "fake-needs[fast-io,extra2]"')
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [("import sys\nsys.exit(0)\n", "SystemExit: 0"), ("raise SystemExit(3)\n", "SystemExit: 3")],
+)
+def test_a_backend_module_that_exits_failed_to_import(
+    site: SitePackages, source: str, shown: str
+) -> None:
+    # Not exit status 0 and no output: the import failed, and says so.
+    site.install("fake-exits", "0.1", {"fake-exits": "fake_exits:Server"}, {"fake_exits": source})
+    with pytest.raises(BackendImportFailed) as excinfo:
+        registry.resolve("fake-exits")
+    assert str(excinfo.value) == (
+        f"BACKEND 'fake-exits' (fake_exits:Server from fake-exits 0.1) failed to import: {shown}"
+    )
+    sys.modules.pop("fake_exits", None)
+
+
+def test_a_stop_while_a_backend_imports_stays_a_stop(site: SitePackages) -> None:
+    site.install(
+        "fake-stopped",
+        "0.1",
+        {"fake-stopped": "fake_stopped:Server"},
+        {"fake_stopped": "raise KeyboardInterrupt\n"},
+    )
+    with pytest.raises(KeyboardInterrupt):
+        registry.resolve("fake-stopped")

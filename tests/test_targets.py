@@ -1,4 +1,4 @@
-"""Where the WSGI and ASGI applications are found."""
+"""Targets: importing a ``module:attribute``, and where the WSGI and ASGI applications are."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from django_prodserver import targets
 from django_prodserver.exceptions import InvalidApplication
 from django_prodserver.targets import asgi_target, wsgi_target
 
@@ -98,3 +99,128 @@ def test_no_asgi_module_beside_wsgi(
         f"{candidate!r} beside WSGI_APPLICATION. Set ASGI_APPLICATION, such as "
         f"'mysite.asgi.application'."
     )
+
+
+@pytest.mark.parametrize(
+    "target", ["testsite.views:hello", "testsite.views.hello", "testsite:views.hello"]
+)
+def test_a_target_names_an_attribute_in_either_spelling(target: str) -> None:
+    from testsite.views import hello
+
+    assert targets.import_target(target) is hello
+
+
+def test_an_attribute_path_is_followed() -> None:
+    assert targets.import_target("testsite.views:hello.__name__") == "hello"
+
+
+def test_a_missing_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError) as caught:
+        targets.import_target("testsite.views:nothing")
+    assert str(caught.value) == "module 'testsite.views' has no attribute 'nothing'"
+
+
+@pytest.mark.parametrize("module", ["testsite.nowhere", "nowhere_at_all.views"])
+def test_module_not_found_when_the_module_or_a_package_above_it_is_missing(module: str) -> None:
+    with pytest.raises(ModuleNotFoundError) as caught:
+        targets.import_target(f"{module}:anything")
+    assert targets.module_not_found(caught.value, module)
+
+
+def test_a_module_that_imports_a_missing_package_is_found(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "needs_a_package.py").write_text("import package_nobody_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError) as caught:
+        targets.import_target("needs_a_package:anything")
+    assert caught.value.name == "package_nobody_installed"
+    assert not targets.module_not_found(caught.value, "needs_a_package")
+
+
+def wsgi_function(environ: object, start_response: object) -> list[bytes]:
+    return []
+
+
+async def asgi_function(scope: object, receive: object, send: object) -> None:
+    pass
+
+
+class ASGI2:
+    """An ASGI 2 application: called with the scope, it returns the coroutine's owner."""
+
+    def __init__(self, scope: object) -> None:
+        self.scope = scope
+
+
+def any_arguments(*args: object) -> None:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("application", "interface", "problem"),
+    [
+        (wsgi_function, "asgi", "it is a WSGI application, and this server calls an ASGI one"),
+        (asgi_function, "wsgi", "it is an ASGI application, and this server calls a WSGI one"),
+        (None, "wsgi", "it is None, of type NoneType, not an application"),
+        ("x" * 50, "asgi", "it is an object of type str, not an application"),
+    ],
+)
+def test_an_application_the_server_cannot_call_is_named(
+    application: object, interface: str, problem: str
+) -> None:
+    setting = f"{interface.upper()}_APPLICATION"
+    assert targets.interface_problem(application, interface) == (
+        f"{problem}. Set {setting} to your project's {interface.upper()} application, such as "
+        f"'mysite.{interface}.application'."
+    )
+
+
+@pytest.mark.parametrize(
+    ("application", "interface"),
+    [
+        (wsgi_function, "wsgi"),
+        (asgi_function, "asgi"),
+        (ASGI2, "asgi"),  # one argument: not a WSGI application
+        (any_arguments, "asgi"),  # a wrapper that passes anything on: cannot tell
+        (min, "asgi"),  # a builtin: no signature to read
+    ],
+)
+def test_what_may_be_an_application_of_the_interface_passes(
+    application: object, interface: str
+) -> None:
+    assert targets.interface_problem(application, interface) is None
+
+
+def test_the_project_s_own_applications_have_their_interfaces() -> None:
+    assert targets.application_problem("testsite.wsgi:application", "wsgi") is None
+    assert targets.application_problem("testsite.asgi:application", "asgi") is None
+    assert targets.application_problem("testsite.wsgi:application", "asgi") == (
+        "the application 'testsite.wsgi:application' cannot be served: it is a WSGI "
+        "application, and this server calls an ASGI one. Set ASGI_APPLICATION to your "
+        "project's ASGI application, such as 'mysite.asgi.application'."
+    )
+    assert targets.application_problem("testsite.nowhere:application", "asgi") == (
+        "the application 'testsite.nowhere:application' failed to import: "
+        "ModuleNotFoundError: No module named 'testsite.nowhere'"
+    )
+
+
+def test_a_stop_while_the_application_imports_stays_a_stop(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "stopped_app.py").write_text("raise KeyboardInterrupt\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        targets.application_problem("stopped_app:application", "wsgi")
+
+
+def test_a_parent_package_that_fails_to_import_is_left_to_the_import(
+    settings: SettingsWrapper, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "failing_site").mkdir()
+    (tmp_path / "failing_site" / "__init__.py").write_text("raise RuntimeError('boom')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings.WSGI_APPLICATION = "failing_site.wsgi.application"
+    # The target is given: importing it then reports the package's own error.
+    assert wsgi_target() == "failing_site.wsgi:application"

@@ -1,3 +1,3 @@
 """Start production web servers and task workers with ``manage.py prodserver NAME``."""
 
-__version__ = "0.1.0"
+__version__ = "4.0.0"

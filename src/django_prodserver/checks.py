@@ -6,17 +6,51 @@ reporting the rest.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
 from django.core import checks
 
 from . import conf
+from . import processes as processes_
 from .exceptions import ProdserverError
+from .option_names import option_name
+
+# The processes that `manage.py prodserver` is starting while it runs the checks, if any.
+_starting: ContextVar[tuple[str, ...]] = ContextVar("prodserver_starting", default=())
 
 
-def _message(error: ProdserverError) -> checks.CheckMessage:
+@contextlib.contextmanager
+def starting(*processes: str) -> Iterator[None]:
+    """Within this block, the other processes' errors are reported as warnings.
+
+    A deploy whose Flower settings are wrong must not stop its web server from starting;
+    ``manage.py check`` still fails on them.
+    """
+    token = _starting.set(processes)
+    try:
+        yield
+    finally:
+        _starting.reset(token)
+
+
+def _message(error: ProdserverError, process: str | None = None) -> checks.CheckMessage:
+    started = _starting.get()
+    if error.is_error and started and process is not None and process not in started:
+        which = (
+            f"process {started[0]!r}"
+            if len(started) == 1
+            else f"processes {', '.join(map(repr, started))}"
+        )
+        return checks.Warning(
+            error.message,
+            hint=f"It does not stop {which} from starting; 'manage.py check' reports it as an "
+            f"error.",
+            id=error.check_id,
+        )
     level = checks.Error if error.is_error else checks.Warning
     return level(error.message, id=error.check_id)
 
@@ -29,12 +63,21 @@ def check_production_processes(**kwargs: Any) -> list[checks.CheckMessage]:
         processes = conf.processes_setting()
     except ProdserverError as e:
         return [_message(e)]
+    handler = processes_.current()
     messages = []
-    for name, entry in processes.items():
+    for name in processes:
         try:
-            conf.prepare(conf.validate_entry(name, entry))
+            config, backend, _ = handler[name]
         except ProdserverError as e:
-            messages.append(_message(e))
+            messages.append(_message(e, name))
+            continue
+        messages += [
+            checks.Warning(text, id="prodserver.W004")
+            for text in conf.undeclared_keys(config, backend)
+        ]
+        messages += [
+            checks.Warning(text, id="prodserver.W005") for text in backend.setting_warnings()
+        ]
     return messages
 
 
@@ -47,16 +90,17 @@ def check_development_options(**kwargs: Any) -> list[checks.CheckMessage]:
         processes = conf.processes_setting() if hasattr(settings, conf.SETTING) else {}
     except ProdserverError:
         return []  # reported by check_production_processes
+    handler = processes_.current()
     messages: list[checks.CheckMessage] = []
-    for name, entry in processes.items():
+    for name in processes:
         try:
-            backend = conf.load_backend(conf.validate_entry(name, entry))
+            backend = handler.backend(handler.run_config(name))
         except ProdserverError:
             continue  # reported by check_production_processes
-        if not isinstance(backend.args, Mapping):
+        if not isinstance(backend.args_setting, Mapping):
             continue
-        for key, value in backend.args.items():
-            option = str(key).lstrip("-").replace("_", "-")
+        for key, value in backend.args_setting.items():
+            option = option_name(str(key))
             enabled = value is not False and str(value).lower() not in _OFF
             if option in backend.development_options and enabled:
                 messages.append(

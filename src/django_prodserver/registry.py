@@ -1,27 +1,29 @@
-"""Find backends and resolve a ``BACKEND`` string to a backend class.
+"""Resolve a ``BACKEND`` string to a backend class, and describe every registered backend.
 
 A ``BACKEND`` is one of:
 
 - an alias, the name of an entry point in the ``django_prodserver.backends`` group
-  (``"gunicorn"``, ``"granian-asgi"``, or one a third-party package registers);
+  (``"gunicorn"``, ``"granian-asgi"``, or one a third-party package registers; see
+  ``entry_points``);
 - a dotted path, ``"pkg.module.Class"``, the older form;
 - ``"pkg.module:Class"``, the form entry points themselves use.
 
-Only aliases need the installed distributions' metadata. It is read lazily, at most once per
-process, and only the backend that an alias resolves to is imported: a broken plugin cannot affect
-a project that does not use it.
+Only the backend that a ``BACKEND`` names is imported: a broken plugin cannot affect a project
+that does not use it.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 import importlib
-import re
+import inspect
 import sys
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Sequence
+from traceback import walk_tb
+from typing import TYPE_CHECKING, NamedTuple
 
+from . import targets
+from .entry_points import BackendSpec, aliases, discover, specs_for
 from .exceptions import (
     BackendConflict,
     BackendDependencyMissing,
@@ -32,132 +34,22 @@ from .exceptions import (
     one_line,
     or_list,
 )
+from .stop_signals import is_stop
 
 if TYPE_CHECKING:
-    from .backends.base import BaseServerBackend
-
-ENTRY_POINT_GROUP = "django_prodserver.backends"
-
-
-class BackendSpec(NamedTuple):
-    """One entry point of the group, as its distribution declares it."""
-
-    alias: str
-    target: str  # "module:attr"
-    extras: tuple[str, ...]
-    distribution: str
-    version: str
-
-    @property
-    def origin(self) -> str:
-        return f"{self.target} from {self.distribution} {self.version}"
-
-    def install_hint(self) -> str | None:
-        if not self.extras:
-            return None
-        return f'pip install "{self.distribution}[{",".join(self.extras)}]"'
+    from .backends.base import BaseProcessBackend
 
 
 class ResolvedBackend(NamedTuple):
     """What a ``BACKEND`` string resolved to."""
 
-    backend_class: type[BaseServerBackend]
+    backend_class: type[BaseProcessBackend]
     alias: str | None  # None for a dotted path
     spec: BackendSpec | None
 
 
-class DiscoveryProblem(NamedTuple):
-    """A distribution whose entry points could not be read."""
-
-    distribution: str
-    error: str
-
-
-class Discovery(NamedTuple):
-    specs: tuple[BackendSpec, ...]
-    problems: tuple[DiscoveryProblem, ...]
-
-
-def _canonical_name(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _extras(entry_point_value: str) -> tuple[str, ...]:
-    # EntryPoint.extras splits on word characters, turning "[django-tasks]" into two extras.
-    match = re.search(r"\[([^\]]*)\]\s*$", entry_point_value)
-    return tuple(e.strip() for e in match.group(1).split(",") if e.strip()) if match else ()
-
-
-def _backend_specs(dist: Any) -> list[BackendSpec]:
-    name = dist.metadata["Name"]
-    return [
-        BackendSpec(
-            alias=ep.name,
-            target=f"{ep.module}:{ep.attr}",
-            extras=_extras(ep.value),
-            distribution=name,
-            version=dist.version,
-        )
-        for ep in dist.entry_points
-        if ep.group == ENTRY_POINT_GROUP
-    ]
-
-
-def discover_in(distributions: Iterable[Any]) -> Discovery:
-    """The backend entry points of ``distributions``, deduplicated and sorted."""
-    specs: list[BackendSpec] = []
-    problems: list[DiscoveryProblem] = []
-    seen: set[str] = set()
-    for dist in distributions:
-        # Reading entry_points.txt as text first skips parsing every other distribution's
-        # metadata, the bulk of the cost in a large environment.
-        text = dist.read_text("entry_points.txt")
-        if not text or f"[{ENTRY_POINT_GROUP}]" not in text:
-            continue
-        try:
-            name = dist.metadata["Name"]
-            # The same distribution can be seen twice (lib and lib64 on sys.path, a stale
-            # .egg-info in the project directory). The first one on sys.path is the one Python
-            # imports, so it wins, and the copy is not a conflict.
-            if _canonical_name(name) in seen:
-                continue
-            seen.add(_canonical_name(name))
-            specs.extend(_backend_specs(dist))
-        except Exception as e:  # broken metadata must not break other backends
-            problems.append(DiscoveryProblem(str(getattr(dist, "_path", "?")), one_line(e)))
-    return Discovery(tuple(sorted(specs)), tuple(problems))
-
-
-def _distributions() -> Iterable[Any]:
-    # Imported here, not at module level: importing importlib.metadata costs more than the rest
-    # of this package, and projects whose BACKENDs are dotted paths never need it.
-    if sys.version_info >= (3, 10):
-        from importlib import metadata
-    else:  # pragma: no cover - Python 3.9's lacks Distribution.name and EntryPoint.extras
-        import importlib_metadata as metadata
-    return metadata.distributions()
-
-
-@functools.cache
-def discover() -> Discovery:
-    """Every backend registered in the current environment, read once per process."""
-    return discover_in(_distributions())
-
-
-def _specs_for(alias: str) -> list[BackendSpec]:
-    return [spec for spec in discover().specs if spec.alias == alias]
-
-
 def _is_alias(backend: str) -> bool:
     return "." not in backend and ":" not in backend
-
-
-def _split_target(backend: str) -> tuple[str, str]:
-    if ":" in backend:
-        module_name, _, attr = backend.partition(":")
-    else:
-        module_name, _, attr = backend.rpartition(".")
-    return module_name, attr
 
 
 def resolve(backend: str) -> ResolvedBackend:
@@ -167,7 +59,7 @@ def resolve(backend: str) -> ResolvedBackend:
             f"BACKEND must be a backend alias or a dotted path to a backend class, not {backend!r}."
         )
     if not _is_alias(backend):
-        module_name, attr = _split_target(backend)
+        module_name, attr = targets.split(backend)
         if not module_name or not attr:
             raise BackendNotFound(
                 f"BACKEND {backend!r} is not a valid dotted path: "
@@ -175,13 +67,13 @@ def resolve(backend: str) -> ResolvedBackend:
             )
         return ResolvedBackend(_load(backend, module_name, attr, spec=None), None, None)
 
-    specs = _specs_for(backend)
+    specs = specs_for(backend)
     if not specs:
         raise BackendNotFound(_unknown_alias_message(backend))
     if len(specs) > 1:
         raise BackendConflict(_conflict_message(backend, specs))
     spec = specs[0]
-    module_name, attr = _split_target(spec.target)
+    module_name, attr = targets.split(spec.target)
     return ResolvedBackend(_load(backend, module_name, attr, spec=spec), backend, spec)
 
 
@@ -213,23 +105,24 @@ def _described(backend: str, spec: BackendSpec | None) -> str:
 
 def _load(
     backend: str, module_name: str, attr: str, spec: BackendSpec | None
-) -> type[BaseServerBackend]:
+) -> type[BaseProcessBackend]:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
         # Either the backend's own module is missing, or a module it imports is. Only the first
         # is a wrong BACKEND; the second is a package to install.
-        missing = e.name or ""
-        if module_name == missing or module_name.startswith(missing + "."):
+        if targets.module_not_found(e, module_name):
             raise _module_missing(backend, module_name, spec) from e
-        raise _dependency_missing(backend, missing, spec) from e
-    except Exception as e:
+        raise _dependency_missing(backend, e.name or "", spec, _importer(e)) from e
+    except BaseException as e:  # sys.exit() in a module too: a failed import, not a stop
+        if is_stop(e):
+            raise
         raise BackendImportFailed(
             f"{_described(backend, spec)} failed to import: {one_line(e)}"
         ) from e
 
     try:
-        backend_class = getattr(module, attr)
+        backend_class = targets.attribute_of(module, attr)
     except AttributeError as e:
         close = difflib.get_close_matches(attr, dir(module), n=1)
         suggestion = f" Did you mean {close[0]!r}?" if close else ""
@@ -256,25 +149,42 @@ def _module_missing(backend: str, module_name: str, spec: BackendSpec | None) ->
     )
 
 
+def _importer(error: ModuleNotFoundError) -> str | None:
+    """The built-in backend module whose import failed: the innermost one in the traceback."""
+    names = [frame.f_globals.get("__name__", "") for frame, _ in walk_tb(error.__traceback__)]
+    ours = [name for name in names if name.startswith("django_prodserver.backends.")]
+    return ours[-1] if ours else None
+
+
 def _dependency_missing(
-    backend: str, missing: str, spec: BackendSpec | None
+    backend: str, missing: str, spec: BackendSpec | None, importer: str | None
 ) -> BackendDependencyMissing:
-    # A dotted path to a registered backend gets the same install hint as its alias.
-    if spec is None:
-        module_name, attr = _split_target(backend)
-        matching = [s for s in discover().specs if s.target == f"{module_name}:{attr}"]
-        spec = matching[0] if matching else None
-    hint = spec.install_hint() if spec else None
+    # A dotted path to a registered backend gets the same install hint as its alias; so does
+    # another class of a registered backend's module (granian's GranianWSGIServer, say), and a
+    # module that re-exports one (3.0's backends.servers.flower re-exports celery_flower's).
+    module_name, attr = targets.split(backend)
+    hint = spec.install_hint() if spec else _module_install_hint(module_name, attr)
+    if hint is None and importer is not None:
+        hint = _module_install_hint(importer, attr)
     fix = f"Install it with: {hint}" if hint else "Install the package that provides it."
     return BackendDependencyMissing(
         f"BACKEND {backend!r} needs the module {missing!r}, which is not installed. {fix}"
     )
 
 
-def _check_backend_class(backend: str, candidate: object, spec: BackendSpec | None) -> None:
-    from .backends.base import BaseServerBackend
+def _module_install_hint(module_name: str, attr: str) -> str | None:
+    specs = discover().specs
+    exact = [s for s in specs if s.target == f"{module_name}:{attr}"]
+    if exact:
+        return exact[0].install_hint()
+    hints = {s.install_hint() for s in specs if targets.split(s.target)[0] == module_name}
+    return hints.pop() if len(hints) == 1 else None
 
-    if isinstance(candidate, type) and issubclass(candidate, BaseServerBackend):
+
+def _check_backend_class(backend: str, candidate: object, spec: BackendSpec | None) -> None:
+    from .backends.base import BaseProcessBackend
+
+    if isinstance(candidate, type) and issubclass(candidate, BaseProcessBackend):
         return
     if isinstance(candidate, type):
         what = f"the class {candidate.__module__}.{candidate.__qualname__}"
@@ -282,8 +192,35 @@ def _check_backend_class(backend: str, candidate: object, spec: BackendSpec | No
         what = f"a {type(candidate).__name__} object"
     raise InvalidBackend(
         f"{_described(backend, spec)} is not a backend class: it is {what}. A backend must be "
-        f"a subclass of django_prodserver.backends.base.BaseServerBackend."
+        f"a subclass of django_prodserver.backends.base.BaseServerBackend or BaseWorkerBackend."
     )
+
+
+def left_to_subclasses(backend_class: type[BaseProcessBackend]) -> list[str]:
+    """What a base class leaves for its subclasses to do, which a backend has done: implement
+    ``start_server()`` and each method marked ``@abc.abstractmethod`` ("name()"), set each class
+    attribute it declares without a value (``name: ClassVar[...]``)."""
+    from .backends.base import BaseProcessBackend
+
+    if backend_class.start_server is BaseProcessBackend.start_server:
+        return ["start_server()"]
+    methods = [
+        f"{name}()"
+        for name in dir(backend_class)
+        if getattr(getattr(backend_class, name, None), "__isabstractmethod__", False)
+    ]
+    declared: dict[str, None] = {}
+    for klass in reversed(backend_class.__mro__):
+        for name, kind in _annotations(klass).items():
+            if "ClassVar" in str(kind):
+                declared[name] = None
+    return methods + [name for name in declared if not hasattr(backend_class, name)]
+
+
+def _annotations(klass: type) -> dict[str, object]:
+    if sys.version_info >= (3, 10):
+        return inspect.get_annotations(klass)
+    return klass.__dict__.get("__annotations__", {})  # pragma: no cover  # noqa: RUF063
 
 
 class BackendInfo(NamedTuple):
@@ -309,14 +246,14 @@ _STATUS_BY_ERROR: dict[type[ProdserverError], str] = {
 def describe_backends() -> list[BackendInfo]:
     """Every registered backend with its status. Imports each one to learn it."""
     rows = []
-    conflicting = {alias for alias in _aliases() if len(_specs_for(alias)) > 1}
+    conflicting = {alias for alias in aliases() if len(specs_for(alias)) > 1}
     for spec in discover().specs:
         kind = None
         if spec.alias in conflicting:
             status = "conflict"
-            detail = _conflict_message(spec.alias, _specs_for(spec.alias))
+            detail = _conflict_message(spec.alias, specs_for(spec.alias))
         else:
-            module_name, attr = _split_target(spec.target)
+            module_name, attr = targets.split(spec.target)
             try:
                 kind = _load(spec.alias, module_name, attr, spec).kind
                 status, detail = "ok", ""
@@ -330,7 +267,3 @@ def describe_backends() -> list[BackendInfo]:
     for problem in discover().problems:
         rows.append(BackendInfo("?", None, "?", problem.distribution, "?", "broken", problem.error))
     return rows
-
-
-def _aliases() -> set[str]:
-    return {spec.alias for spec in discover().specs}

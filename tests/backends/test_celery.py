@@ -6,6 +6,7 @@ the point where it hands its arguments to Celery's command line.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from django_prodserver.backends.base import BaseServerBackend, BaseWorkerBackend
 from django_prodserver.backends.celery import CeleryBeat, CeleryWorker
 from django_prodserver.exceptions import InvalidBackendArgs
 from testsite.celery_app import app as testsite_app
+
+from ..not_installed import hide_packages
 
 APP = "testsite.celery_app.app"
 NO_APP = object()
@@ -73,13 +76,36 @@ def error_of(backend: Any) -> str:
     return caught.value.message
 
 
+# Pools that need a package of their own
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [({"pool": "gevent"}, "pool"), (["-P", "eventlet"], "-P"), (["--pool=gevent"], "--pool")],
+)
+def test_a_pool_whose_package_is_missing(
+    monkeypatch: pytest.MonkeyPatch, args: Any, option: str
+) -> None:
+    hide_packages(monkeypatch, ["gevent", "eventlet", "greenlet"])
+    pool = "eventlet" if "eventlet" in args else "gevent"
+    assert error_of(worker(args)) == (
+        f"Process 'worker': invalid value {pool!r} for celery worker option {option!r} in ARGS: "
+        f"it needs the {pool!r} package, which is not installed. Install it with: "
+        f"pip install {pool}."
+    )
+
+
+def test_a_pool_that_needs_no_package_is_not_looked_up() -> None:
+    assert checked_argv(worker({"pool": "solo"})) == ["--pool=solo"]
+
+
 # What the backends are
 
 
 @pytest.mark.parametrize("cls", [CeleryWorker, CeleryBeat])
 def test_both_are_workers_reading_app(cls: type[Any]) -> None:
     assert issubclass(cls, BaseWorkerBackend)
-    assert issubclass(cls, BaseServerBackend)
+    assert not issubclass(cls, BaseServerBackend)
     assert cls.kind == "worker"
     assert cls.settings_keys == frozenset({"APP"})
     assert cls.program == "celery"
@@ -320,6 +346,32 @@ def test_detach_is_refused(args: Any, name: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("cls", "key", "flag"),
+    [
+        (CeleryWorker, "logfile", "logfile"),
+        (CeleryWorker, "pidfile", "pidfile"),
+        (CeleryBeat, "schedule", "schedule"),
+        (CeleryBeat, ["-f"], "-f"),
+    ],
+)
+def test_a_file_in_a_missing_directory_is_named(
+    cls: type[Any], key: Any, flag: str, tmp_path: Path
+) -> None:
+    def args(path: Path) -> Any:
+        return [*key, str(path)] if isinstance(key, list) else {key: str(path)}
+
+    path = tmp_path / "missing" / "file"
+    assert error_of(worker(args(path), cls=cls)) == (
+        f"Process 'worker': invalid value {str(path)!r} for celery {cls.subcommand} option "
+        f"{flag!r} in ARGS: the directory {str(path.parent)!r} does not exist. Create it, or "
+        "choose a path in an existing directory."
+    )
+    # A name Celery fills in per node ('%n') is left to it; an existing directory passes.
+    assert checked_argv(worker(args(tmp_path / "missing" / "%n.log"), cls=cls))
+    assert checked_argv(worker(args(tmp_path / "file"), cls=cls))
+
+
 def test_help_is_refused_without_printing(capsys: pytest.CaptureFixture[str]) -> None:
     assert error_of(worker({"help": True})) == (
         "Process 'worker': celery worker option 'help' cannot be set in ARGS: it makes celery "
@@ -383,8 +435,15 @@ def test_an_option_written_with_its_value_in_one_string_is_refused() -> None:
     )
 
 
-def test_a_failure_inside_celery_s_parsing_is_one_line() -> None:
-    # The eventlet pool imports eventlet (and greenlet), which are not installed here.
+def test_a_failure_inside_celery_s_parsing_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # eventlet passes for installed, but Celery's eventlet pool imports greenlet, which is not.
+    hide_packages(monkeypatch, ["greenlet"])
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: object() if name == "eventlet" else real_find_spec(name, *args),
+    )
     message = error_of(worker({"pool": "eventlet"}))
 
     assert message.startswith(
@@ -459,6 +518,22 @@ def test_a_module_that_fails_to_import_is_one_line(modules: Path) -> None:
         "Process 'worker': APP 'broken_app.app' could not be imported: RuntimeError: boom "
         "second line"
     )
+
+
+def test_a_module_that_exits_failed_to_import(modules: Path) -> None:
+    (modules / "exiting_app.py").write_text("import sys\nsys.exit(0)\n")
+
+    assert error_of(worker(app="exiting_app.app")) == (
+        "Process 'worker': APP 'exiting_app.app' could not be imported: SystemExit: 0"
+    )
+    sys.modules.pop("exiting_app", None)
+
+
+def test_a_stop_while_the_application_imports_stays_a_stop(modules: Path) -> None:
+    (modules / "stopped_app.py").write_text("raise KeyboardInterrupt\n")
+
+    with pytest.raises(KeyboardInterrupt):
+        checked_argv(worker(app="stopped_app.app"))
 
 
 def test_a_module_missing_a_dependency_names_the_dependency(modules: Path) -> None:
@@ -617,3 +692,54 @@ def test_describe_start_masks_secret_values() -> None:
 
 def test_describe_start_for_beat() -> None:
     assert beat().describe_start([]) == "celery --app=testsite.celery_app.app --skip-checks beat"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-c", "1000000"],
+            "Process 'worker': invalid value '1000000' for celery worker option '-c' in ARGS: it "
+            "must be from 1 to 10000.",
+        ),
+        (
+            {"time_limit": 10**20},
+            "Process 'worker': invalid value 100000000000000000000 for celery worker option "
+            "'time_limit' in ARGS: it must be from 0 to 604800.",
+        ),
+    ],
+)
+def test_concurrency_and_time_limits_have_sane_ranges(args: Any, message: str) -> None:
+    assert error_of(worker(args)) == message
+
+
+@pytest.mark.parametrize("value", [-1, 10**20])
+def test_beats_max_interval_has_a_sane_range(value: int) -> None:
+    assert error_of(beat({"max_interval": value})) == (
+        f"Process 'worker': invalid value {value} for celery beat option 'max_interval' in ARGS: "
+        "it must be from 0 to 604800."
+    )
+    assert checked_argv(beat({"max_interval": 300})) == ["--max-interval=300"]
+
+
+@pytest.mark.parametrize(
+    ("url", "scheme", "package", "extra"),
+    [
+        ("redis://user:s3cret@localhost:6379/0", "redis", "redis", "redis"),
+        ("rediss://localhost:6380/0", "rediss", "redis", "redis"),
+        ("sqs://", "sqs", "boto3", "sqs"),
+    ],
+)
+def test_a_broker_whose_transport_package_is_missing_is_named(
+    monkeypatch: pytest.MonkeyPatch, url: str, scheme: str, package: str, extra: str
+) -> None:
+    # kombu imports the transport's package only when the worker connects: a traceback then.
+    hide_packages(monkeypatch, ["redis", "boto3"])
+    monkeypatch.setattr(testsite_app.conf, "broker_url", url)
+    message = (
+        f"Process 'worker': the broker of APP {APP!r} is a {scheme!r} URL, whose transport needs "
+        f'the package {package!r}, which is not installed: pip install "celery[{extra}]".'
+    )
+    assert error_of(worker()) == message
+    assert error_of(beat()) == message
+    assert "s3cret" not in message

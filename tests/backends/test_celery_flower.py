@@ -186,14 +186,14 @@ def test_check_args_errors(args: Any, message: str) -> None:
     assert error_for(args) == f"Process 'flower': {message}"
 
 
-def test_valid_combinations_pass(tmp_path: Path) -> None:
+def test_valid_combinations_pass(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
     conf = tmp_path / "flowerconfig.py"
     conf.write_text("port = 5567\n")
     assert (
         checked_argv(
             {
-                "certfile": "cert.pem",
-                "keyfile": "key.pem",
+                "certfile": str(certificate[0]),
+                "keyfile": str(certificate[1]),
                 "auth": ".*@example\\.com",
                 "broker_api": "http://guest:guest@localhost:15672/api/",
                 "conf": str(conf),
@@ -230,10 +230,16 @@ def test_describe_start() -> None:
 
 @pytest.fixture
 def flower_app() -> Iterator[mock.MagicMock]:
-    """Flower's web application replaced; Flower's global options put back afterwards."""
+    """Flower's web application replaced; Flower's global options put back afterwards. The
+    address is checked, not bound (``app_class.addresses_checked``): no test needs a free port."""
     values = {name: option._value for name, option in flower_options().items()}
     try:
-        with mock.patch("flower.command.Flower") as app_class:
+        with (
+            mock.patch("flower.command.Flower") as app_class,
+            mock.patch(
+                "django_prodserver.backends.celery_flower.check_start"
+            ) as app_class.addresses_checked,
+        ):
             app_class.return_value.start_http_server.return_value = 5566
             yield app_class
     finally:
@@ -250,6 +256,8 @@ def test_start_runs_flower_with_our_arguments(
 
     backend.start_server(*backend.prep_server_args())
 
+    ((_, plan), _) = flower_app.addresses_checked.call_args
+    assert (plan.addresses, plan.unix_sockets) == ([("127.0.0.1", 5566)], [])
     (call,) = flower_app.call_args_list
     assert call.kwargs["capp"] is backend.celery_app()
     assert (options.address, options.port, options.basic_auth) == (
@@ -275,3 +283,51 @@ def test_a_stop_signal_before_flower_serves_exits_0(flower_app: mock.MagicMock) 
         flower().start_server(*flower().prep_server_args())
 
     assert exited.value.code == 0
+
+
+def test_what_flower_would_start_with_and_fail_on_is_refused(
+    certificate: tuple[Path, Path], tmp_path: Path
+) -> None:
+    trustme = pytest.importorskip("trustme")
+    other_key = tmp_path / "other-key.pem"
+    trustme.CA().issue_cert("127.0.0.1").private_key_pem.write_to_path(str(other_key))
+    cert, _ = certificate
+
+    # The value is not shown: without its ':' it may be a password alone.
+    assert error_for({"basic_auth": ["ann:pw1", "adminnopassword"]}) == (
+        "Process 'flower': invalid value for celery flower option 'basic_auth' in ARGS: each "
+        "user is written 'user:password', and Flower answers 401 to every request for an entry "
+        "without ':'."
+    )
+    assert error_for(["--basic-auth=adminnopassword"]) == (
+        "Process 'flower': invalid value for celery flower option '--basic-auth' in ARGS: each "
+        "user is written 'user:password', and Flower answers 401 to every request for an entry "
+        "without ':'."
+    )
+    assert error_for({"certfile": str(cert), "keyfile": str(other_key)}).startswith(
+        f"Process 'flower': invalid value '{other_key}' for celery flower option 'keyfile' in "
+        f"ARGS: the certificate '{cert}' and key '{other_key}' cannot be loaded: [X509: "
+        "KEY_VALUES_MISMATCH] key values mismatch"
+    )
+    assert error_for({"port": 70000}) == (
+        "Process 'flower': invalid value 70000 for celery flower option 'port' in ARGS: a port "
+        "is a number from 0 to 65535, not 70000."
+    )
+
+
+def test_a_unix_socket_is_checked_at_the_start(flower_app: mock.MagicMock) -> None:
+    backend = flower({"unix_socket": "/run/flower/f.sock"})
+
+    backend.start_server(*backend.prep_server_args())
+
+    ((_, plan), _) = flower_app.addresses_checked.call_args
+    assert (plan.addresses, plan.unix_sockets) == ([], ["/run/flower/f.sock"])
+
+
+@pytest.mark.parametrize(("key", "value"), [("max_tasks", -1), ("max-tasks", 10**12)])
+def test_max_tasks_has_a_sane_range(key: str, value: int) -> None:
+    assert error_for({key: value}) == (
+        f"Process 'flower': invalid value {value} for celery flower option {key!r} in ARGS: it "
+        "must be from 1 to 1000000."
+    )
+    assert checked_argv({"max_tasks": 50000})

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 from daphne.http_protocol import WebRequest
 
+from django_prodserver.backends import command_line
 from django_prodserver.backends import daphne as daphne_backend
 from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.backends.daphne import DaphneServer, GracefulServer
+from django_prodserver.exceptions import InvalidBackendArgs
 
 from .helpers import BackendUnderTest
 
@@ -127,6 +130,17 @@ def test_check_args_errors(args: Any, message: str) -> None:
     assert error_for(args) == f"Process 'web': {message}"
 
 
+@pytest.mark.parametrize("key", ["access-log", "access_log"])
+def test_an_access_log_in_a_missing_directory_is_named(key: str, tmp_path: Path) -> None:
+    log = tmp_path / "missing" / "access.log"
+    assert error_for({key: str(log)}) == (
+        f"Process 'web': invalid value {str(log)!r} for daphne option {key!r} in ARGS: the "
+        f"directory {str(log.parent)!r} does not exist. Create it, or choose a path in an "
+        "existing directory."
+    )
+    assert checked_argv({key: "-"}) == ["--access-log=-"]
+
+
 def test_a_parser_error_without_an_option_is_rejected_as_a_whole() -> None:
     def parser_error(*args: Any, **kwargs: Any) -> Any:
         print("usage: daphne\ndaphne: error: something else", file=sys.stderr)
@@ -161,8 +175,14 @@ def test_start_server_runs_daphne_with_our_argv_and_the_graceful_server(
         created.append(self)
 
     backend = server({"port": 8123, "bind": "127.0.0.1", "server_name": False})
-    with mock.patch.object(GracefulServer, "run", observe):
+    with (
+        mock.patch.object(command_line, "check_start") as checked,
+        mock.patch.object(GracefulServer, "run", observe),
+    ):
         backend.start_server(*backend.prep_server_args())
+
+    ((_, plan), _) = checked.call_args
+    assert (plan.addresses, plan.unix_sockets) == ([("127.0.0.1", 8123)], [])
 
     (made,) = created
     assert made.endpoints == ["tcp:port=8123:interface=127.0.0.1"]
@@ -178,7 +198,11 @@ def test_a_stop_signal_before_daphne_serves_exits_0() -> None:
         signal.raise_signal(signal.SIGTERM)
 
     backend = server()
-    with mock.patch.object(GracefulServer, "run", signalled), pytest.raises(SystemExit) as exited:
+    with (
+        mock.patch.object(command_line, "check_start"),
+        mock.patch.object(GracefulServer, "run", signalled),
+        pytest.raises(SystemExit) as exited,
+    ):
         backend.start_server()
 
     assert exited.value.code == 0
@@ -311,3 +335,78 @@ def test_graceful_stop_gives_up_after_the_timeout(
     made.stop_when_idle()
 
     assert reactor.stops == 1
+
+
+# The endpoints, built by Twisted before the start.
+
+
+def test_every_endpoint_is_planned_for_the_start_checks() -> None:
+    backend = server({"bind": "127.0.0.1", "port": 8123, "unix_socket": "/run/app/d.sock", "fd": 3})
+    backend.args = [*backend.prep_server_args(), "--endpoint=tcp:port=8124:interface=127.0.0.2"]
+    plan = backend.plan_start(backend.args)
+    assert (plan.addresses, plan.unix_sockets) == (
+        [("127.0.0.1", 8123), ("127.0.0.2", 8124)],
+        ["/run/app/d.sock"],
+    )
+    # Daphne's defaults: the port alone is on 127.0.0.1, the host alone on port 8000.
+    assert server({"port": 8125}).plan_start(["--port=8125"]).addresses == [("127.0.0.1", 8125)]
+    assert server().plan_start(["--bind=::1"]).addresses == [("::1", 8000)]
+    assert server().plan_start(["--endpoint=tcp:8126"]).addresses == [("0.0.0.0", 8126)]
+
+
+def test_an_endpoint_twisted_cannot_use_is_refused(tmp_path: Path) -> None:
+    assert error_for({"endpoint": "carrier-pigeon:1"}) == (
+        "Process 'web': invalid value 'carrier-pigeon:1' for daphne option 'endpoint' in ARGS: "
+        "Twisted cannot use the endpoint 'carrier-pigeon:1': Unknown endpoint type: "
+        "'carrier-pigeon'."
+    )
+    assert error_for({"bind": "127.0.0.1", "port": 70000}) == (
+        "Process 'web': invalid value 70000 for daphne option 'port' in ARGS: a port is a number "
+        "from 0 to 65535, not 70000."
+    )
+    key = tmp_path / "key.pem"
+    assert error_for({"endpoint": f"ssl:8443:privateKey={key}"}) == (
+        f"Process 'web': invalid value 'ssl:8443:privateKey={key}' for daphne option 'endpoint' "
+        f"in ARGS: Twisted cannot use the endpoint 'ssl:8443:privateKey={key}': No such file or "
+        f"directory: '{key}'."
+    )
+    assert error_for({"http_timeout": 10**9}) == (
+        "Process 'web': invalid value 1000000000 for daphne option 'http_timeout' in ARGS: it "
+        "must be from 0 to 604800."
+    )
+
+
+@pytest.mark.parametrize("serving", [False, True])
+def test_a_listen_failure_is_one_line_and_exit_1(serving: bool) -> None:
+    failure = mock.Mock(getErrorMessage=lambda: "Couldn't listen on 127.0.0.1:1: permission.")
+
+    def fail_to_listen(self: GracefulServer) -> None:
+        if serving:  # the reactor was running: Daphne stops it and returns
+            self.listen_failure = failure.getErrorMessage()
+        else:  # before the reactor runs: Daphne then calls exit(1)
+            self.listen_error(failure)
+
+    backend = server({"port": 1})
+    with (
+        mock.patch.object(command_line, "check_start"),
+        mock.patch.object(GracefulServer, "run", fail_to_listen),
+        pytest.raises(InvalidBackendArgs) as raised,
+    ):
+        backend.start_server(*backend.prep_server_args())
+
+    assert raised.value.message == (
+        "Process 'web': Daphne could not listen: Couldn't listen on 127.0.0.1:1: permission."
+    )
+
+
+def test_sighup_is_a_graceful_stop_too() -> None:
+    graceful = GracefulServer(application=None, endpoints=["tcp:8000"])
+    previous = {
+        sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    }
+    try:
+        graceful.install_stop_handlers()
+        assert {signal.getsignal(sig) for sig in previous} == {graceful.handle_stop_signal}
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -47,7 +47,7 @@ def error_of(backend: DjangoQ2Worker) -> str:
 
 def test_it_is_a_worker() -> None:
     assert issubclass(DjangoQ2Worker, BaseWorkerBackend)
-    assert issubclass(DjangoQ2Worker, BaseServerBackend)
+    assert not issubclass(DjangoQ2Worker, BaseServerBackend)
     assert DjangoQ2Worker.kind == "worker"
 
 
@@ -72,6 +72,15 @@ def test_args_become_qcluster_options() -> None:
 def test_an_unknown_option_is_named_with_a_suggestion() -> None:
     assert error_of(worker({"run_one": True})) == (
         "Process 'q': unknown qcluster option 'run_one' in ARGS. Did you mean 'run_once'?"
+    )
+
+
+@pytest.mark.usefixtures("q2_installed")
+def test_a_prefix_of_an_option_is_not_that_option() -> None:
+    # qcluster's argparse would expand "--ru" to --run-once, and the cluster stop after a run.
+    assert error_of(worker({"ru": True})) == (
+        "Process 'q': unknown qcluster option 'ru' in ARGS. "
+        "See 'manage.py qcluster --help' for the options it accepts."
     )
 
 
@@ -163,3 +172,27 @@ def test_other_attribute_errors_are_not_hidden(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(DjangoCommandWorker, "start_server", broken)
     with pytest.raises(AttributeError, match="broker"):
         DjangoQ2Worker(alias="django-q2", process_name="q2", BACKEND="django-q2").start_server()
+
+
+@pytest.mark.usefixtures("q2_installed")
+def test_without_q_cluster_it_says_to_set_it(settings: SettingsWrapper) -> None:
+    del settings.Q_CLUSTER
+    assert error_of(worker()) == (
+        "Process 'q': Q_CLUSTER is not set to a dict: django-q2 would use a Redis broker on "
+        "localhost. Set Q_CLUSTER, such as {'name': 'mysite', 'orm': 'default'}."
+    )
+
+
+def test_a_cluster_that_does_not_start_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_prodserver.backends._management_command import DjangoCommandWorker
+
+    def sentinel_died(self: DjangoCommandWorker, *args: str) -> None:
+        raise RuntimeError("Q Cluster unit failed to start: sentinel exited with code 1")
+
+    monkeypatch.setattr(DjangoCommandWorker, "start_server", sentinel_died)
+    with pytest.raises(InvalidBackendArgs) as caught:
+        DjangoQ2Worker(alias="django-q2", process_name="q2", BACKEND="django-q2").start_server()
+    assert caught.value.message == (
+        "Process 'q2': the django-q2 cluster did not start: Q Cluster unit failed to start: "
+        "sentinel exited with code 1"
+    )

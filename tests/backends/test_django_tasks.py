@@ -51,7 +51,7 @@ def error_of(backend: DjangoTasksWorker) -> str:
 
 def test_it_is_a_worker() -> None:
     assert issubclass(DjangoTasksWorker, BaseWorkerBackend)
-    assert issubclass(DjangoTasksWorker, BaseServerBackend)
+    assert not issubclass(DjangoTasksWorker, BaseServerBackend)
     assert DjangoTasksWorker.kind == "worker"
     assert DjangoTasksWorker.settings_keys == frozenset()
 
@@ -194,10 +194,18 @@ def test_a_bad_value_is_named_with_db_worker_s_own_words() -> None:
 
 
 @pytest.mark.usefixtures("tasks_installed")
-def test_an_abbreviated_option_is_traced_to_its_argument() -> None:
+def test_an_abbreviated_option_is_refused() -> None:
+    # argparse would take "--inter" for "--interval": a typo must not set another option.
     assert error_of(worker(["--inter=abc"])) == (
-        "Process 'tasks': invalid value 'abc' for db_worker option '--inter' in ARGS: "
-        "invalid valid_interval value: 'abc'."
+        "Process 'tasks': unknown db_worker option '--inter' in ARGS. Did you mean '--interval'?"
+    )
+
+
+@pytest.mark.usefixtures("tasks_installed")
+def test_an_interval_beyond_a_week_is_refused() -> None:
+    assert error_of(worker({"interval": 10**20})) == (
+        "Process 'tasks': invalid value 100000000000000000000 for db_worker option 'interval' "
+        "in ARGS: it must be from 0 to 604800."
     )
 
 

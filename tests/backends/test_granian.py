@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import importlib.util
 import multiprocessing
+import os
+import pickle
 import socket
 import sys
 from collections.abc import Iterator
@@ -23,10 +26,12 @@ from django_prodserver.backends import granian as backend_module
 from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.backends.granian import (
     DJANGO_WSGI_BLOCKING_THREADS,
+    ExitLikeAForkedWorker,
     Granian,
     GranianASGIServer,
     GranianServer,
     GranianWSGIServer,
+    django_wsgi_blocking_threads,
     import_target,
     load_application,
     missing_option_message,
@@ -34,9 +39,15 @@ from django_prodserver.backends.granian import (
 )
 from django_prodserver.exceptions import InvalidArgsType, InvalidBackendArgs, ProdserverError
 
+from ..not_installed import hide_packages
+
 VERSION = metadata.version("granian")
 GRANIAN = tuple(int(part) for part in VERSION.split(".")[:2])
 GRANIAN_2 = GRANIAN >= (2, 0)
+THREADS = DJANGO_WSGI_BLOCKING_THREADS  # the default: 8, or 2 x CPUs + 1 on up to 3 CPUs
+# The other default prodserver chooses: a killed worker is replaced.
+RESPAWN = {"respawn_failed_workers": True}
+GRANIAN_LOOPS = next(param.type.choices for param in granian_cli.params if param.name == "loop")
 
 
 def since(version: tuple[int, int], *values: Any) -> Any:
@@ -154,9 +165,10 @@ def test_init_without_args(
     assert server.prep_server_args() == []
     call = server.granian_call([])
     if interface == "wsgi":
-        assert call == (WSGI_TARGET, {"interface": "wsgi", "blocking_threads": 8}, True)
+        expected = {"interface": "wsgi", "blocking_threads": THREADS, **RESPAWN}
+        assert call == (WSGI_TARGET, expected, True)
     else:
-        assert call == (ASGI_TARGET, {"interface": interface}, True)
+        assert call == (ASGI_TARGET, {"interface": interface, **RESPAWN}, True)
 
 
 @pytest.mark.parametrize(("cls", "alias", "backend", "interface"), BACKENDS)
@@ -165,11 +177,11 @@ def test_init_with_args(
 ) -> None:
     server = make(alias, {"workers": 2, "port": "9000"}, cls=cls, backend=backend)
     assert server.alias == alias
-    assert server.args == {"workers": 2, "port": "9000"}
+    assert server.args_setting == {"workers": 2, "port": "9000"}
     assert server.prep_server_args() == ["--workers=2", "--port=9000"]
     kwargs = server.granian_call(server.prep_server_args()).kwargs
-    pool = {"blocking_threads": 8} if interface == "wsgi" else {}
-    assert kwargs == {"interface": interface, "port": 9000, "workers": 2, **pool}
+    pool = {"blocking_threads": THREADS} if interface == "wsgi" else {}
+    assert kwargs == {"interface": interface, "port": 9000, "workers": 2, **pool, **RESPAWN}
 
 
 # -- ARGS to keyword arguments ---------------------------------------------------------------
@@ -229,13 +241,18 @@ def test_init_with_args(
 )
 def test_wsgi_kwargs(args: dict[str, Any], expected: dict[str, Any]) -> None:
     # Django's pool of 8 blocking threads unless the row sets the pool itself.
-    assert kwargs_for(args) == {"interface": "wsgi", "blocking_threads": 8, **expected}
+    assert kwargs_for(args) == {
+        "interface": "wsgi",
+        "blocking_threads": THREADS,
+        **RESPAWN,
+        **expected,
+    }
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ({}, {"blocking_threads": 8}),
+        ({}, {"blocking_threads": THREADS}),
         ({"threads": 32}, {"blocking_threads": 32}),
         ("--blocking-threads 2", {"blocking_threads": 2}),
         # Any option that sizes the pool, even None, leaves Granian's own rule in force.
@@ -247,13 +264,19 @@ def test_wsgi_kwargs(args: dict[str, Any], expected: dict[str, Any]) -> None:
     ],
 )
 def test_wsgi_thread_pool(args: Any, expected: dict[str, Any]) -> None:
-    assert DJANGO_WSGI_BLOCKING_THREADS == 8
-    assert kwargs_for(args) == {"interface": "wsgi", **expected}
+    assert kwargs_for(args) == {"interface": "wsgi", **RESPAWN, **expected}
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [(1, 3), (2, 5), (3, 7), (4, 8), (64, 8)])
+def test_the_default_thread_pool_stays_within_granians_warning(cpus: int, threads: int) -> None:
+    # Granian warns at every WSGI start above 2 x CPUs + 1 blocking threads.
+    assert django_wsgi_blocking_threads(cpus) == threads
+    assert django_wsgi_blocking_threads(multiprocessing.cpu_count()) == DJANGO_WSGI_BLOCKING_THREADS
 
 
 def test_wsgi_thread_pool_reaches_granian(served: Served) -> None:
     start(make("granian-wsgi", {"port": 0}))
-    assert served.server.blocking_threads == 8
+    assert served.server.blocking_threads == THREADS
     start(make("granian-wsgi", {"port": 0, "threads": None, "workers": 2}))
     # Granian's rule for its default backlog of 1024 over 2 workers.
     assert served.server.blocking_threads == on_granian(256, 512)
@@ -271,7 +294,7 @@ def test_wsgi_thread_pool_reaches_granian(served: Served) -> None:
 )
 def test_asgi_kwargs(args: dict[str, Any], expected: dict[str, Any]) -> None:
     interface = args.get("interface", "asginl")
-    assert kwargs_for(args, "granian-asgi") == {"interface": interface, **expected}
+    assert kwargs_for(args, "granian-asgi") == {"interface": interface, **RESPAWN, **expected}
 
 
 @pytest.mark.parametrize(
@@ -289,6 +312,7 @@ def test_asgi_kwargs(args: dict[str, Any], expected: dict[str, Any]) -> None:
 )
 def test_formats_give_the_same_kwargs(args: Any) -> None:
     expected = {"interface": "asginl", "websockets": False, "workers": 2, "log_level": "debug"}
+    expected.update(RESPAWN)
     assert kwargs_for(args, "granian-asgi") == expected
 
 
@@ -317,7 +341,15 @@ def test_switches(args: dict[str, Any], websockets: bool) -> None:
 
 def test_kwargs_follow_the_constructor_order_after_the_interface() -> None:
     kwargs = kwargs_for({"workers": 2, "port": 9000, "host": "127.0.0.1", "ws": False})
-    expected = ["interface", "address", "port", "workers", "blocking_threads", "websockets"]
+    expected = [
+        "interface",
+        "address",
+        "port",
+        "workers",
+        "blocking_threads",
+        "websockets",
+        "respawn_failed_workers",
+    ]
     assert list(kwargs) == expected
 
 
@@ -630,6 +662,56 @@ def test_optional_packages_present(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"loop": "uvloop"},
+            "Process 'web': ARGS['loop'] is 'uvloop': Granian's 'uvloop' event loop needs the "
+            "'uvloop' package, which is not installed. Install it with: pip install "
+            "\"granian[uvloop]\", or leave 'loop' at 'auto'.",
+        ),
+        (
+            "--loop=uvloop",
+            "Process 'web': ARGS['--loop'] is 'uvloop': Granian's 'uvloop' event loop needs the "
+            "'uvloop' package, which is not installed. Install it with: pip install "
+            "\"granian[uvloop]\", or leave '--loop' at 'auto'.",
+        ),
+        pytest.param(
+            {"loop": "rloop"},
+            "Process 'web': ARGS['loop'] is 'rloop': Granian's 'rloop' event loop needs the "
+            "'rloop' package, which is not installed. Install it with: pip install "
+            "\"granian[rloop]\", or leave 'loop' at 'auto'.",
+            marks=pytest.mark.skipif("rloop" not in GRANIAN_LOOPS, reason="a later Granian"),
+        ),
+    ],
+)
+def test_a_loop_whose_package_is_missing(
+    monkeypatch: pytest.MonkeyPatch, args: Any, message: str
+) -> None:
+    hide_packages(monkeypatch, ["uvloop", "rloop"])
+    assert error_for(args) == message
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="winloop is the loop for Windows")
+@pytest.mark.skipif("winloop" not in GRANIAN_LOOPS, reason="a later Granian added winloop")
+def test_winloop_off_windows() -> None:
+    assert error_for({"loop": "winloop"}) == (
+        "Process 'web': ARGS['loop'] is 'winloop', the event loop for Windows. On this system "
+        "use 'uvloop' or 'rloop', or leave 'loop' at 'auto'."
+    )
+
+
+@pytest.mark.parametrize("loop", ["auto", "asyncio", "uvloop"])
+def test_a_loop_that_is_available(monkeypatch: pytest.MonkeyPatch, loop: str) -> None:
+    real_find_spec = importlib.util.find_spec
+    installed = {"uvloop": object()}
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: installed.get(name) or real_find_spec(name)
+    )
+    assert kwargs_for({"loop": loop})["loop"] == loop
+
+
+@pytest.mark.parametrize(
     ("content", "message"),
     [
         ("{not json", "is not a JSON file: Expecting property name enclosed in double quotes"),
@@ -655,20 +737,16 @@ def test_log_config_error_in_a_list_args(tmp_path: Path) -> None:
 # -- SSL ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    trustme = pytest.importorskip("trustme")
-    issued = trustme.CA().issue_cert("127.0.0.1")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    issued.cert_chain_pems[0].write_to_path(str(cert))
-    issued.private_key_pem.write_to_path(str(key))
-    return cert, key
-
-
 def test_ssl_kwargs(certificate: tuple[Path, Path]) -> None:
     cert, key = certificate
     kwargs = kwargs_for({"ssl-certificate": cert, "ssl_keyfile": str(key)})
-    assert kwargs == {"interface": "wsgi", "blocking_threads": 8, "ssl_cert": cert, "ssl_key": key}
+    assert kwargs == {
+        "interface": "wsgi",
+        "blocking_threads": THREADS,
+        "ssl_cert": cert,
+        "ssl_key": key,
+        **RESPAWN,
+    }
 
 
 @pytest.mark.parametrize(
@@ -711,14 +789,16 @@ def test_describe_start() -> None:
     server = make("granian-wsgi", {"host": "127.0.0.1", "port": 8000, "workers": 2})
     assert server.describe_start(server.prep_server_args()) == (
         "Granian('testsite.wsgi:application', interface='wsgi', address='127.0.0.1', "
-        "port=8000, workers=2, blocking_threads=8).serve(target_loader=load_application)"
+        f"port=8000, workers=2, blocking_threads={THREADS}, respawn_failed_workers=True)"
+        ".serve(target_loader=load_application)"
     )
 
 
 def test_describe_start_masks_secrets_and_shows_serve_without_preloading() -> None:
     server = make("granian-asgi", {"ssl-keyfile-password": "hunter2"}, PRELOAD=False)
     assert server.describe_start(server.prep_server_args()) == (
-        "Granian('testsite.asgi:application', interface='asginl', ssl_key_password='***').serve()"
+        "Granian('testsite.asgi:application', interface='asginl', ssl_key_password='***', "
+        "respawn_failed_workers=True).serve()"
     )
 
 
@@ -811,7 +891,55 @@ def test_reload_uses_spawned_workers_and_the_project_dir(served: Served, tmp_pat
         start(make("granian-wsgi", {"port": 0, "reload": True}))
     assert multiprocessing.get_start_method() == "spawn"
     assert served.server.reload_paths == [tmp_path]
-    assert served.serve_kwargs == {}  # no preloading under reload
+    # No preloading under reload; Granian's own WSGI worker, ending as a forked one would.
+    spawn_target = served.serve_kwargs.pop("spawn_target")
+    assert served.serve_kwargs == {}
+    assert isinstance(spawn_target, ExitLikeAForkedWorker)
+    assert spawn_target.worker is Granian._spawn_wsgi_worker
+
+
+@pytest.mark.parametrize(
+    ("interface", "worker"),
+    [
+        ("wsgi", "_spawn_wsgi_worker"),
+        ("asginl", "_spawn_asgi_worker"),
+        ("asgi", "_spawn_asgi_lifespan_worker"),
+    ],
+)
+def test_the_reload_worker_is_granians_and_pickles(
+    served: Served, interface: str, worker: str
+) -> None:
+    start(make(None, {"port": 0, "reload": True, "interface": interface}))
+    spawn_target = served.serve_kwargs["spawn_target"]
+    assert spawn_target.worker is getattr(Granian, worker)
+    # A spawned worker receives it pickled.
+    assert pickle.loads(pickle.dumps(spawn_target)).worker is spawn_target.worker
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [(None, 0), (SystemExit(3), 3), (SystemExit("lifespan failed"), 1), (SystemExit(), 1)],
+)
+def test_a_spawned_worker_ends_with_os_exit_and_its_status(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], outcome: Any, status: int
+) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    def worker(*args: Any, **kwargs: Any) -> None:
+        calls.append((args, kwargs))
+        print("served")
+        if outcome is not None:
+            raise outcome
+
+    def exit_now(code: int) -> None:
+        raise AssertionError(("os._exit", code))
+
+    monkeypatch.setattr(os, "_exit", exit_now)
+    with pytest.raises(AssertionError) as ended:
+        ExitLikeAForkedWorker(worker)(1, "name", backpressure=4)
+    assert ended.value.args == (("os._exit", status),)
+    assert calls == [((1, "name"), {"backpressure": 4})]
+    assert capsys.readouterr().out == "served\n"
 
 
 def test_reload_paths_given_are_kept(tmp_path: Path) -> None:
@@ -884,7 +1012,9 @@ def test_command_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.splitlines() == [
         "Would start process 'web' with backend 'granian-asgi' (GranianServer):",
         "Granian('testsite.asgi:application', interface='asginl', workers=2, "
-        "websockets=False).serve(target_loader=load_application)",
+        "websockets=False, respawn_failed_workers=True).serve(target_loader=load_application)",
+        "Port: the server's default; PORT is not set.",
+        "Workers: set by ARGS['workers'].",
     ]
 
 
@@ -1053,8 +1183,34 @@ def test_static_in_args_points_at_the_entry_key() -> None:
 
 
 def test_static_needs_a_recent_granian(static_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backend_module, "SERVES_STATIC_FILES", False)  # as on Granian < 2.3
+    # As on Granian < 2.3.
+    monkeypatch.setattr(backend_module.versions, "SERVES_STATIC_FILES", False)
     assert error_for({}, STATIC=True) == (
         f"Process 'web': STATIC needs Granian 2.3 or later; {VERSION} is installed. Upgrade "
         f"Granian, or serve static files with WhiteNoise or a proxy."
     )
+
+
+def test_one_start_parses_the_arguments_once(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django_prodserver.backends.granian import options
+
+    parsed: list[list[str]] = []
+    parse = options.parse
+
+    def counting_parse(backend: Any, argv: Any, origins: Any) -> Any:
+        parsed.append(list(argv))
+        return parse(backend, argv, origins)
+
+    monkeypatch.setattr(options, "parse", counting_parse)
+    server = make("granian-wsgi", {"port": 0, "workers": 2, "workers-kill-timeout": 20})
+    args = server.prep_server_args()
+    server.check_args(args)
+    server.describe_start(args)
+    assert server.listen_address(args) == ("127.0.0.1", 0)
+    assert server.worker_processes(args) == 2
+    assert server.graceful_timeout() == 20.0
+    server.start_server(*args)
+    assert parsed == [args]
+    assert served.server.workers == 2

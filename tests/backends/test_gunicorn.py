@@ -7,16 +7,25 @@ gunicorn really serves in tests/integration/test_web_servers.py; here its applic
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import sys
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
+from gunicorn.arbiter import Arbiter
 
 from django_prodserver.backends import gunicorn as gunicorn_backend
 from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.backends.gunicorn import DjangoGunicornApplication, GunicornServer
+from django_prodserver.exceptions import InvalidBackendArgs
 
+from ..integration.harness import free_port
+from ..not_installed import hide_packages
 from .helpers import BackendUnderTest
 
 TARGET = "testsite.wsgi:application"
@@ -226,6 +235,67 @@ def test_a_gunicorn_without_config_validate() -> None:
         ]
 
 
+@pytest.mark.parametrize("worker_class", ["gevent", "tornado"])
+def test_a_worker_class_whose_package_is_missing(
+    monkeypatch: pytest.MonkeyPatch, worker_class: str
+) -> None:
+    hide_packages(monkeypatch, [worker_class])
+    assert error_for({"worker_class": worker_class}) == (
+        f"Process 'web': invalid value {worker_class!r} for gunicorn option 'worker_class' in "
+        f"ARGS: it needs the {worker_class!r} package, which is not installed. Install it with: "
+        f'pip install "gunicorn[{worker_class}]".'
+    )
+
+
+@pytest.mark.parametrize("args", [{"env": ["DB_HOST=db", "JUSTAWORD"]}, ["-e", "JUSTAWORD"]])
+def test_an_env_entry_without_an_equals_sign_is_named(args: Any) -> None:
+    key = "env" if isinstance(args, dict) else "-e"
+    value = "['DB_HOST=db', 'JUSTAWORD']" if isinstance(args, dict) else "'JUSTAWORD'"
+    assert error_for(args) == (
+        f"Process 'web': invalid value {value} for gunicorn option {key!r} in ARGS: environment "
+        "setting 'JUSTAWORD' invalid: write it as NAME=VALUE."
+    )
+
+
+@pytest.mark.parametrize("key", ["pid", "access-logfile", "error_logfile"])
+def test_a_file_gunicorn_creates_in_a_missing_directory_is_named(key: str, tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "file"
+    assert error_for({key: str(path)}) == (
+        f"Process 'web': invalid value {str(path)!r} for gunicorn option {key!r} in ARGS: the "
+        f"directory {str(path.parent)!r} does not exist. Create it, or choose a path in an "
+        "existing directory."
+    )
+    assert checked_argv({key: str(tmp_path / "file")})
+    assert checked_argv({"access-logfile": "-"})  # standard output
+
+
+def test_a_config_file_that_is_missing_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "gunicorn.conf.py"
+    assert error_for({"config": str(missing)}) == (
+        f"Process 'web': invalid value {str(missing)!r} for gunicorn option 'config' in ARGS: the "
+        f"file {str(missing)!r} is missing."
+    )
+    missing.write_text("workers = 2\n")
+    assert f"--config={missing}" in checked_argv({"config": str(missing)})
+    assert checked_argv({"config": "python:testsite.settings"})  # a module, not a file
+
+
+def test_a_log_config_that_does_not_parse_is_named(tmp_path: Path) -> None:
+    broken, dictionary = tmp_path / "bad.ini", tmp_path / "bad.json"
+    broken.write_text("[loggers]\nkeys=root\n")
+    dictionary.write_text("[]")
+    assert error_for({"log_config": str(broken)}) == (
+        f"Process 'web': invalid value {str(broken)!r} for gunicorn option 'log_config' in ARGS: "
+        f"the log configuration {str(broken)!r} is not a logging configuration file: it needs "
+        "[formatters] with 'keys', [handlers] with 'keys', as logging.config.fileConfig() takes."
+    )
+    assert error_for({"log-config-json": str(dictionary)}) == (
+        f"Process 'web': invalid value {str(dictionary)!r} for gunicorn option 'log-config-json' "
+        f"in ARGS: the log configuration {str(dictionary)!r} is not a logging dictionary: it "
+        "needs a 'version' key (1), as logging.config.dictConfig() takes."
+    )
+
+
 def test_the_application_reads_our_argv_not_sys_argv(monkeypatch: pytest.MonkeyPatch) -> None:
     django_argv = ["manage.py", "prodserver", "web", "--settings=tests.settings", "-v", "2"]
     monkeypatch.setattr(sys, "argv", list(django_argv))
@@ -244,7 +314,8 @@ def test_the_application_reads_our_argv_not_sys_argv(monkeypatch: pytest.MonkeyP
 
 
 def test_start_server_closes_db_connections_and_runs_the_application() -> None:
-    backend = server({"bind": "127.0.0.1:8123"})
+    bind = f"127.0.0.1:{free_port()}"
+    backend = server({"bind": bind})
     args = backend.prep_server_args()
     with (
         mock.patch("django.db.connections.close_all") as close_all,
@@ -254,13 +325,14 @@ def test_start_server_closes_db_connections_and_runs_the_application() -> None:
 
     close_all.assert_called_once_with()
     (app,) = run.call_args.args
-    assert app.argv == [*CTL, "--bind=127.0.0.1:8123", TARGET]
-    assert app.cfg.bind == ["127.0.0.1:8123"]
+    assert app.argv == [*CTL, f"--bind={bind}", TARGET]
+    assert app.cfg.bind == [bind]
 
 
 def test_django_options_never_reach_gunicorn(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "argv", ["manage.py", "prodserver", "--settings=x", "--traceback"])
-    backend = server({"workers": 2})
+    bind = f"127.0.0.1:{free_port()}"
+    backend = server({"bind": bind, "workers": 2})
     with (
         mock.patch("django.db.connections.close_all"),
         mock.patch.object(DjangoGunicornApplication, "run", autospec=True) as run,
@@ -268,7 +340,7 @@ def test_django_options_never_reach_gunicorn(monkeypatch: pytest.MonkeyPatch) ->
         backend.start_server(*backend.prep_server_args())
 
     (app,) = run.call_args.args
-    assert app.argv == [*CTL, "--workers=2", TARGET]
+    assert app.argv == [*CTL, f"--bind={bind}", "--workers=2", TARGET]
 
 
 def test_describe_start() -> None:
@@ -281,3 +353,246 @@ def test_describe_start() -> None:
     else:  # gunicorn < 25.1
         expected = "gunicorn --bind=127.0.0.1:8000 --workers=2 testsite.wsgi:application"
     assert backend.describe_start(backend.prep_server_args()) == expected
+
+
+# -- the arbiter's garbage collector -------------------------------------------------------------
+
+
+class _Cycle:
+    """Garbage that only the cyclic collector frees."""
+
+    def __init__(self) -> None:
+        self.itself = self
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_the_arbiter_collects_and_freezes_just_before_it_forks_a_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unfrozen: None
+) -> None:
+    # A user's own pre_fork hook, from a gunicorn configuration file.
+    hooks = tmp_path / "hooks.py"
+    hooks.write_text(
+        "import gc\n\n\n"
+        "def pre_fork(server, worker):\n"
+        "    server.frozen_in_user_hook = gc.get_freeze_count()\n"
+    )
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
+    application = DjangoGunicornApplication([*CTL, f"--config={hooks}", "--workers=1", TARGET])
+    arbiter = Arbiter(application)
+    arbiter.pid = os.getpid()  # as Arbiter.start() sets it, before the first fork
+    garbage = weakref.ref(_Cycle())
+    frozen_at_fork = []
+
+    def fork() -> int:
+        frozen_at_fork.append(gc.get_freeze_count())
+        return 2**22 + 1  # the master's side of the fork: the worker's pid
+
+    assert gc.get_freeze_count() == 0  # nothing was frozen while gunicorn was set up
+    with mock.patch("os.fork", fork):
+        pid = arbiter.spawn_worker()
+    arbiter.WORKERS.pop(pid).tmp.close()
+
+    assert arbiter.frozen_in_user_hook == 0  # the user's hook ran, before the freeze
+    assert frozen_at_fork[0] > 0  # the master's objects were frozen when it forked
+    assert garbage() is None  # collected first: garbage is not frozen for good
+
+
+def test_the_freeze_keeps_the_user_s_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
+    config = DjangoGunicornApplication([*CTL, TARGET]).cfg
+    calls: list[tuple[str, Any]] = []
+    config.set("pre_fork", lambda arbiter, worker: calls.append(("pre_fork", worker)))
+    config.set("when_ready", lambda arbiter: calls.append(("when_ready", arbiter)))
+    gunicorn_backend.graceful_on_sigint(config)
+    gunicorn_backend.frozen_before_fork(config)
+    arbiter = mock.Mock()
+
+    with mock.patch("gc.freeze") as freeze:
+        config.pre_fork(arbiter, "the worker")
+        config.when_ready(arbiter)
+
+    freeze.assert_called_once_with()
+    assert calls == [("pre_fork", "the worker"), ("when_ready", arbiter)]
+    assert arbiter.handle_int == arbiter.handle_term
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warning(self, message: str, *args: object) -> None:
+        self.warnings.append(message % args)
+
+
+class _Worker:
+    """What gunicorn's post_worker_init hook receives: the worker, its application loaded."""
+
+    def __init__(self, wsgi: Any) -> None:
+        self.wsgi = wsgi
+        self.pid = 4242
+        self.log = _Log()
+
+    def handle_exit(self, signum: int, frame: object) -> None:
+        """What the graceful SIGINT hook installs."""
+
+
+@pytest.fixture(autouse=False)
+def sigint_kept() -> Any:
+    import signal
+
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
+
+
+@pytest.mark.usefixtures("sigint_kept")
+@pytest.mark.urls("tests.healthcheck_urls")
+def test_each_worker_sends_the_healthcheck_once_it_has_loaded_the_application() -> None:
+    from django.core.handlers.wsgi import WSGIHandler
+
+    application = DjangoGunicornApplication(["testsite.wsgi:application"], "/nope/")
+    worker = _Worker(WSGIHandler())
+    application.cfg.post_worker_init(worker)
+    # The main process checked the request before: a worker that gets another answer logs it.
+    assert worker.log.warnings == [
+        "Worker 4242: the warm-up request for HEALTHCHECK '/nope/' answered 404 Not Found, not "
+        "2xx: '<!doctype html>'. Fix that view, or point HEALTHCHECK at a path that answers 2xx."
+    ]
+    calm = _Worker(WSGIHandler())
+    DjangoGunicornApplication(["testsite.wsgi:application"], "/health/").cfg.post_worker_init(calm)
+    assert calm.log.warnings == []
+
+
+@pytest.mark.usefixtures("sigint_kept")
+def test_with_preload_the_workers_send_no_healthcheck_of_their_own() -> None:
+    application = DjangoGunicornApplication(["--preload", "testsite.wsgi:application"], "/nope/")
+    worker = _Worker(wsgi=None)  # a request through it would fail
+    application.cfg.post_worker_init(worker)
+    assert worker.log.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"daemon": True},
+            "Process 'web': gunicorn option 'daemon' cannot be set in ARGS: prodserver runs "
+            "gunicorn in the foreground, where a process manager can supervise it and stop it.",
+        ),
+        (
+            ["-D"],
+            "Process 'web': gunicorn option '-D' cannot be set in ARGS: prodserver runs "
+            "gunicorn in the foreground, where a process manager can supervise it and stop it.",
+        ),
+        (
+            {"check_config": True},
+            "Process 'web': gunicorn option 'check_config' cannot be set in ARGS: it makes "
+            "gunicorn check its configuration and exit instead of serving; 'manage.py prodserver "
+            "--dry-run' checks it without starting.",
+        ),
+        (
+            {"print_config": True},
+            "Process 'web': gunicorn option 'print_config' cannot be set in ARGS: it makes "
+            "gunicorn print its configuration and exit instead of serving.",
+        ),
+        (
+            {"workers": 10**6},
+            "Process 'web': invalid value 1000000 for gunicorn option 'workers' in ARGS: it must "
+            "be from 1 to 10000.",
+        ),
+        (
+            {"backlog": 10**12},
+            "Process 'web': invalid value 1000000000000 for gunicorn option 'backlog' in ARGS: it "
+            "must be from 0 to 65535.",
+        ),
+        (
+            {"timeout": 10**20},
+            "Process 'web': invalid value 100000000000000000000 for gunicorn option 'timeout' in "
+            "ARGS: it must be from 0 to 604800.",
+        ),
+        (
+            {"keep_alive": 10**7},
+            "Process 'web': invalid value 10000000 for gunicorn option 'keep_alive' in ARGS: it "
+            "must be from 0 to 604800.",
+        ),
+        (
+            {"bind": "127.0.0.1\0:8000"},
+            "Process 'web': invalid value '127.0.0.1\\x00:8000' for gunicorn option 'bind' in "
+            "ARGS: it contains a NUL character ('\\x00'), which no host name or path can hold.",
+        ),
+    ],
+)
+def test_what_would_not_serve_or_is_out_of_range_is_refused(args: Any, message: str) -> None:
+    assert error_for(args) == message
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [
+        (
+            "--workers=0",
+            "Process 'web': invalid value '0' for gunicorn option '--workers' in "
+            "GUNICORN_CMD_ARGS: at least 1 worker is needed.",
+        ),
+        (
+            "--daemon",
+            "Process 'web': gunicorn option '--daemon' cannot be set in GUNICORN_CMD_ARGS: "
+            "prodserver runs gunicorn in the foreground, where a process manager can supervise "
+            "it and stop it.",
+        ),
+        (
+            "--wrkers=2",
+            "Process 'web': unknown gunicorn option '--wrkers' in GUNICORN_CMD_ARGS. Did you "
+            "mean '--workers'?",
+        ),
+        (
+            "mysite.wsgi:application",
+            "Process 'web': unexpected argument 'mysite.wsgi:application' in GUNICORN_CMD_ARGS: "
+            "GUNICORN_CMD_ARGS holds options only; the application comes from the "
+            "WSGI_APPLICATION setting.",
+        ),
+    ],
+)
+def test_gunicorn_cmd_args_are_checked_like_args(
+    monkeypatch: pytest.MonkeyPatch, variable: str, message: str
+) -> None:
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", variable)
+    assert error_for({"workers": 2}) == message
+
+
+def test_a_configuration_file_that_daemonizes_is_refused_at_start(tmp_path: Path) -> None:
+    config = tmp_path / "gunicorn.conf.py"
+    config.write_text("daemon = True\n")
+    backend = server({"bind": f"127.0.0.1:{free_port()}", "config": str(config)})
+    with (
+        mock.patch.object(DjangoGunicornApplication, "run", autospec=True) as run,
+        pytest.raises(InvalidBackendArgs) as caught,
+    ):
+        backend.start_server(*backend.prep_server_args())
+    assert caught.value.message == (
+        f"Process 'web': gunicorn cannot start: its configuration sets 'daemon' ({config}): "
+        f"prodserver runs gunicorn in the foreground, where a process manager can supervise it "
+        f"and stop it."
+    )
+    run.assert_not_called()
+
+
+def test_a_unix_socket_in_a_missing_directory_is_refused_at_start(tmp_path: Path) -> None:
+    backend = server({"bind": f"unix:{tmp_path}/missing/g.sock"})
+    with (
+        mock.patch.object(DjangoGunicornApplication, "run", autospec=True) as run,
+        pytest.raises(InvalidBackendArgs) as caught,
+    ):
+        backend.start_server(*backend.prep_server_args())
+    assert caught.value.message == (
+        f"Process 'web': cannot listen on the Unix socket '{tmp_path}/missing/g.sock': the "
+        f"directory '{tmp_path}/missing' does not exist. Create it, or choose a path in an "
+        f"existing directory."
+    )
+    run.assert_not_called()

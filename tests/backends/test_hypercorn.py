@@ -22,13 +22,14 @@ import hypercorn.__main__ as hypercorn_main
 import pytest
 from django.core.handlers.asgi import ASGIHandler
 
-from django_prodserver.backends import hypercorn_asgi
+from django_prodserver.backends import command_line, hypercorn_asgi, hypercorn_workers
 from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.backends.hypercorn import (
     APPLICATION,
     HypercornServer,
     hypercorn_parser,
     known_options,
+    tcp_addresses,
 )
 
 from .helpers import BackendUnderTest
@@ -191,9 +192,16 @@ def test_describe_start() -> None:
 
 
 def run_and_observe(backend: HypercornServer, status: int = 0) -> Any:
-    with mock.patch.object(hypercorn_main, "run", return_value=status) as run:
+    # The addresses are checked, not bound: a unit test must not depend on a port being free.
+    with (
+        mock.patch.object(command_line, "check_start") as checked,
+        mock.patch.object(hypercorn_workers, "run", return_value=status) as run,
+    ):
         backend.start_server(*backend.prep_server_args())
+    ((_, plan), _) = checked.call_args
     ((config,), _) = run.call_args
+    assert plan.config is config
+    assert (plan.addresses, plan.reuse_port) == (tcp_addresses(config.bind), config.workers > 1)
     return config
 
 
@@ -222,8 +230,11 @@ def test_a_failed_worker_is_the_exit_status() -> None:
 def test_a_stop_signal_before_hypercorn_serves_exits_0() -> None:
     before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     with (
+        mock.patch.object(command_line, "check_start"),
         mock.patch.object(
-            hypercorn_main, "run", side_effect=lambda config: signal.raise_signal(signal.SIGINT)
+            hypercorn_workers,
+            "run",
+            side_effect=lambda config: signal.raise_signal(signal.SIGINT),
         ),
         pytest.raises(SystemExit) as exited,
     ):
@@ -290,3 +301,107 @@ def test_unknown_lifespan_messages_are_ignored() -> None:
 
     asyncio.run(hypercorn_asgi.answer_lifespan(receive, send))
     assert sent == [{"type": "lifespan.shutdown.complete"}]
+
+
+# What Hypercorn accepts and then fails on, refused before the start.
+
+
+@pytest.fixture
+def other_key(tmp_path: Path) -> Path:
+    trustme = pytest.importorskip("trustme")
+    key = tmp_path / "other-key.pem"
+    trustme.CA().issue_cert("127.0.0.1").private_key_pem.write_to_path(str(key))
+    return key
+
+
+def test_the_configuration_is_hypercorns_own(tmp_path: Path) -> None:
+    from django_prodserver.backends.hypercorn import hypercorn_config
+
+    config_file = tmp_path / "hypercorn.toml"
+    config_file.write_text('bind = ["127.0.0.1:8011"]\nworkers = 3\n')
+
+    config = hypercorn_config([f"--config={config_file}", "--graceful-timeout=7"])
+
+    assert (config.bind, config.workers, config.graceful_timeout) == (["127.0.0.1:8011"], 3, 7)
+    assert config.application_path == APPLICATION
+
+
+@pytest.mark.parametrize(
+    ("binds", "addresses"),
+    [
+        (["127.0.0.1:8001", "[::1]:8002"], [("127.0.0.1", 8001), ("::1", 8002)]),
+        (["localhost"], [("localhost", 8000)]),  # a host alone: Hypercorn's port 8000
+        (["example.com:http"], [("example.com:http", 8000)]),  # as Hypercorn reads it
+        (["unix:/run/h.sock", "fd://3"], []),
+    ],
+)
+def test_tcp_addresses_are_read_as_hypercorn_reads_binds(
+    binds: list[str], addresses: list[tuple[str, int]]
+) -> None:
+    assert tcp_addresses(binds) == addresses
+
+
+def test_refused_before_the_start(tmp_path: Path, certificate: Any, other_key: Path) -> None:
+    cert, key = certificate
+    assert error_for({"workers": -1}) == (
+        "Process 'web': invalid value -1 for hypercorn option 'workers' in ARGS: it must be 0 "
+        "(serve in this process) or more; Hypercorn starts no worker for a negative count and "
+        "waits forever."
+    )
+    assert error_for({"workers": 10**6}) == (
+        "Process 'web': invalid value 1000000 for hypercorn option 'workers' in ARGS: it must "
+        "be from 0 to 10000."
+    )
+    assert error_for({"bind": ["127.0.0.1:8000", "127.0.0.1:70000"]}) == (
+        "Process 'web': invalid value ['127.0.0.1:8000', '127.0.0.1:70000'] for hypercorn "
+        "option 'bind' in ARGS: a port is a number from 0 to 65535, not 70000."
+    )
+    assert error_for({"keyfile": str(key)}) == (
+        f"Process 'web': invalid value '{key}' for hypercorn option 'keyfile' in ARGS: HTTPS "
+        "needs 'certfile' too, and Hypercorn serves plain HTTP without it; set 'certfile', or "
+        "remove 'keyfile'."
+    )
+    assert error_for({"certfile": str(cert), "keyfile": str(other_key)}).startswith(
+        f"Process 'web': invalid value '{other_key}' for hypercorn option 'keyfile' in ARGS: the "
+        f"certificate '{cert}' and key '{other_key}' cannot be loaded: [X509: "
+        "KEY_VALUES_MISMATCH] key values mismatch"
+    )
+    tls = {"certfile": str(cert), "keyfile": str(key)}
+    assert error_for({**tls, "ca_certs": str(tmp_path / "none.pem")}) == (
+        f"Process 'web': invalid value '{tmp_path / 'none.pem'}' for hypercorn option 'ca_certs' "
+        f"in ARGS: the CA file '{tmp_path / 'none.pem'}' cannot be loaded: No such file or "
+        "directory."
+    )
+    assert error_for({**tls, "ciphers": "NO-SUCH-CIPHER", "ca_certs": str(cert)}) == (
+        "Process 'web': invalid value 'NO-SUCH-CIPHER' for hypercorn option 'ciphers' in ARGS: "
+        "Hypercorn's TLS settings fail: ('No cipher can be selected.',)."
+    )
+    assert checked_argv(tls) == [f"--certfile={cert}", f"--keyfile={key}"]
+
+
+def test_a_log_configuration_is_read_with_hypercorns_prefixes(tmp_path: Path) -> None:
+    good, bad = tmp_path / "log.json", tmp_path / "log.toml"
+    good.write_text('{"version": 1}')
+    bad.write_text("version = \n")
+
+    assert checked_argv({"log_config": f"json:{good}"}) == [f"--log-config=json:{good}"]
+    assert error_for({"log_config": f"toml:{bad}"}).startswith(
+        f"Process 'web': invalid value 'toml:{bad}' for hypercorn option 'log_config' in ARGS: "
+        f"the log configuration '{bad}' does not parse: TOMLDecodeError: "
+    )
+    assert error_for({"log_config": str(tmp_path / "log.ini")}) == (
+        f"Process 'web': invalid value '{tmp_path / 'log.ini'}' for hypercorn option "
+        f"'log_config' in ARGS: the log configuration '{tmp_path / 'log.ini'}' cannot be read: "
+        "No such file or directory."
+    )
+
+
+def test_a_unix_socket_is_planned_for_the_start_checks() -> None:
+    backend = server({"bind": ["unix:/run/app/h.sock", "127.0.0.1:8123"], "workers": 1})
+    plan = backend.plan_start(backend.prep_server_args())
+    assert (plan.unix_sockets, plan.addresses, plan.reuse_port, plan.isolated) == (
+        ["/run/app/h.sock"],
+        [("127.0.0.1", 8123)],
+        False,
+        True,
+    )

@@ -84,3 +84,14 @@ def test_describe_start_masks_secret_values() -> None:
     assert backend({}).describe_start(["--indent=2", "--api-token=x", "--secret", "y"]) == (
         "manage.py dumpdata --indent=2 '--api-token=***' --secret '***'"
     )
+
+
+def test_the_option_table_is_the_command_s_own() -> None:
+    assert {"--exclude", "-e", "--indent", "--help", "--version"} <= backend({}).known_options
+
+
+def test_an_abbreviation_is_not_the_option_it_abbreviates() -> None:
+    # argparse would expand "--inde" to --indent; call_command() would then dump indented.
+    assert error_of(backend({"inde": 2})) == (
+        "Process 'dump': unknown dumpdata option 'inde' in ARGS. Did you mean 'indent'?"
+    )

@@ -3,19 +3,17 @@ messages it gives; here, what they share."""
 
 from __future__ import annotations
 
-import signal
 from typing import Any
 
 import pytest
 
-from django_prodserver.backends._options import (
+from django_prodserver.backends.base import BaseServerBackend
+from django_prodserver.backends.options import (
     ArgsErrors,
     ArgsOption,
-    exit_zero_on_stop_signals,
     find_option,
     negation,
 )
-from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.exceptions import InvalidBackendArgs
 
 WORKERS = ["-w", "--workers"]
@@ -108,14 +106,6 @@ def test_negation() -> None:
     assert negation("--access-log", known) == "--no-access-log"
     assert negation("--reload", known) is None
     assert negation("-a", {"--no-a", "-a"}) is None
-
-
-def test_exit_zero_on_stop_signals_restores_the_handlers() -> None:
-    before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(SystemExit) as exited, exit_zero_on_stop_signals():
-        signal.raise_signal(signal.SIGTERM)
-    assert exited.value.code == 0
-    assert signal.getsignal(signal.SIGTERM) == before
 
 
 # A typo'd key set to False leaves nothing in argv; every backend must still reject it.

@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Callable
 from unittest import mock
 
@@ -23,7 +24,9 @@ import pytest
 from django_prodserver.backends import waitress as waitress_backend
 from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.backends.waitress import WaitressServer, serve_until_stopped
+from django_prodserver.exceptions import InvalidBackendArgs
 
+from ..integration.harness import free_port
 from .helpers import BackendUnderTest
 
 TARGET = "testsite.wsgi:application"
@@ -147,12 +150,13 @@ def test_check_args_errors(args: Any, message: str) -> None:
 
 def test_start_server_runs_the_runner_with_our_argv(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "argv", ["manage.py", "prodserver", "--settings=x", "-v", "2"])
-    backend = server({"port": 8123})
+    port = free_port()
+    backend = server({"port": port})
     with mock.patch.object(waitress_backend.waitress.runner, "run", return_value=0) as run:
         backend.start_server(*backend.prep_server_args())
 
     run.assert_called_once_with(
-        argv=["waitress-serve", LOOPBACK, "--port=8123", TARGET],
+        argv=["waitress-serve", LOOPBACK, f"--port={port}", TARGET],
         _serve=serve_until_stopped,
     )
 
@@ -162,7 +166,7 @@ def test_start_server_exits_with_the_runners_failure() -> None:
         mock.patch.object(waitress_backend.waitress.runner, "run", return_value=1),
         pytest.raises(SystemExit) as exited,
     ):
-        server().start_server(LOOPBACK)
+        server().start_server(LOOPBACK, f"--port={free_port()}")
     assert exited.value.code == 1
 
 
@@ -174,12 +178,6 @@ def test_describe_start() -> None:
 
 
 # The serving loop, for real.
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def slow_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -288,3 +286,48 @@ def test_requests_get_at_most_the_graceful_timeout(monkeypatch: pytest.MonkeyPat
 
     assert errors == []
     assert elapsed < 2.5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"threads": 10**6},
+            "Process 'web': invalid value 1000000 for waitress option 'threads' in ARGS: it must "
+            "be from 1 to 10000.",
+        ),
+        (
+            {"backlog": 10**12},
+            "Process 'web': invalid value 1000000000000 for waitress option 'backlog' in ARGS: it "
+            "must be from 0 to 65535.",
+        ),
+        (
+            {"channel_timeout": 10**20},
+            "Process 'web': invalid value 100000000000000000000 for waitress option "
+            "'channel_timeout' in ARGS: it must be from 0 to 604800.",
+        ),
+        (
+            {"connection_limit": 0},
+            "Process 'web': invalid value 0 for waitress option 'connection_limit' in ARGS: it "
+            "must be from 1 to 1000000.",
+        ),
+    ],
+)
+def test_counts_and_timeouts_have_sane_ranges(args: Any, message: str) -> None:
+    assert error_for(args) == message
+
+
+def test_a_unix_socket_in_a_missing_directory_stops_the_start(tmp_path: Path) -> None:
+    backend = server({"unix_socket": f"{tmp_path}/missing/web.sock"})
+    with (
+        mock.patch.object(waitress_backend.waitress.runner, "run") as run,
+        pytest.raises(InvalidBackendArgs) as caught,
+    ):
+        backend.start_server(*backend.prep_server_args())
+    assert caught.value.message == (
+        f"Process 'web': cannot listen on the Unix socket '{tmp_path}/missing/web.sock': the "
+        f"directory '{tmp_path}/missing' does not exist. Create it, or choose a path in an "
+        f"existing directory."
+    )
+    run.assert_not_called()
+    assert backend.listen_address(backend.prep_server_args()) is None

@@ -13,10 +13,12 @@ StartServer = Callable[..., ServerProcess]
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[StartServer]:
-    """Start ``manage.py prodserver NAME`` with the given processes; killed at teardown.
+    """Start ``manage.py prodserver NAME`` (or ``command``) with the given processes; killed at
+    teardown.
 
-    ``processes`` may use the placeholder ``{port}`` in any string; it is replaced by a free
-    loopback port, which the returned ``ServerProcess`` knows.
+    ``processes``, ``name`` and ``env`` may use the placeholder ``{port}`` in any string; it is
+    replaced by a free loopback port, which the returned ``ServerProcess`` knows. ``name`` may be
+    several names, or ``--all``.
     """
     started: list[ServerProcess] = []
 
@@ -26,10 +28,14 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
         extra_settings: str = "",
         extra_args: tuple[str, ...] = (),
         scheme: str = "http",
+        *,
+        command: str = "prodserver",
+        env: dict[str, str] | None = None,
     ) -> ServerProcess:
         port = free_port()
         write_settings(tmp_path, _with_port(processes, port), extra_settings)
-        server = ServerProcess(tmp_path, ["prodserver", name, *extra_args], port, scheme)
+        argv = [command, *_with_port(name, port).split(), *extra_args]
+        server = ServerProcess(tmp_path, argv, port, scheme, _with_port(env or {}, port))
         started.append(server)
         return server
 

@@ -7,6 +7,7 @@ its own output attached, and is killed at teardown whatever happened.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -16,10 +17,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parents[1] / "project"
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "project"
 MANAGE_PY = PROJECT_DIR / "manage.py"
 
 
@@ -54,6 +58,9 @@ def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # They change what a server is given (environment.py): a test sets them when it means to.
+    env.pop("PORT", None)
+    env.pop("WEB_CONCURRENCY", None)
     return env
 
 
@@ -82,7 +89,14 @@ class Response:
 class ServerProcess:
     """A ``manage.py prodserver`` subprocess and the loopback address it serves on."""
 
-    def __init__(self, directory: Path, args: list[str], port: int, scheme: str = "http") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        args: list[str],
+        port: int,
+        scheme: str = "http",
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.port = port
         self.scheme = scheme
         self.log_path = directory / "server.log"
@@ -90,7 +104,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             manage_command(directory, *args),
             cwd=PROJECT_DIR,
-            env=subprocess_env(),
+            env={**subprocess_env(), **(env or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -151,3 +165,97 @@ class ServerProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
         self._log.close()
+
+
+def _address(hex_address: str) -> str:
+    # /proc/net/tcp* write each 32-bit word of the address in host (little-endian) order.
+    raw = b"".join(
+        bytes.fromhex(hex_address[i : i + 8])[::-1] for i in range(0, len(hex_address), 8)
+    )
+    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The addresses some process of this machine listens on at TCP ``port``, as the kernel
+    reports them: ``"0.0.0.0"`` for every interface, ``"127.0.0.1"`` for loopback only."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                hex_address, _, hex_port = local.partition(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.add(_address(hex_address))
+    return found
+
+
+def child_processes(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, without multiprocessing's resource tracker."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:  # it exited meanwhile
+            continue
+        if int(fields[1]) == pid and b"resource_tracker" not in cmdline:
+            children.append(int(stat.parent.name))
+    return children
+
+
+_PIDFD_GETFD = 438  # the syscall's number, the same on every Linux architecture (5.6+)
+
+
+def _descendants(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue and len(found) < 64:
+        for task in Path(f"/proc/{queue.pop(0)}/task").iterdir():
+            with contextlib.suppress(OSError):  # the thread ended meanwhile
+                children = [int(child) for child in (task / "children").read_text().split()]
+                found += children
+                queue += children
+    return found
+
+
+def _socket_inode(local: tuple[str, int], remote: tuple[str, int]) -> str | None:
+    """The inode of the loopback TCP socket from ``local`` to ``remote``, from /proc/net/tcp."""
+
+    def hex_address(address: tuple[str, int]) -> str:
+        packed = socket.inet_aton(address[0])[::-1]  # the kernel prints it little-endian
+        return f"{packed.hex().upper()}:{address[1]:04X}"
+
+    wanted = (hex_address(local), hex_address(remote))
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if (fields[1], fields[2]) == wanted:
+            return fields[9]
+    return None
+
+
+def server_side_of(server: ServerProcess, client: socket.socket) -> socket.socket:
+    """The socket a server's process accepted for ``client``'s connection, duplicated into this
+    process with pidfd_getfd(2), so that its options can be read: they are not visible from the
+    client's side. Skips the test where Linux or the test's privileges do not allow it."""
+    if not hasattr(os, "pidfd_open"):
+        pytest.skip("pidfd_open(2) is Linux-only")
+    peer, local = client.getpeername(), client.getsockname()
+    inode = _socket_inode(peer, local)
+    assert inode is not None, f"no server socket for {local} in /proc/net/tcp"
+    for pid in [server.proc.pid, *_descendants(server.proc.pid)]:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return _duplicate(pid, int(fd.name))
+    raise AssertionError(f"no process of the server holds socket {inode}")
+
+
+def _duplicate(pid: int, fd: int) -> socket.socket:
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        duplicate = libc.syscall(_PIDFD_GETFD, pidfd, fd, 0)
+    finally:
+        os.close(pidfd)
+    if duplicate < 0:
+        pytest.skip(f"pidfd_getfd(2) is not allowed here: {os.strerror(ctypes.get_errno())}")
+    return socket.socket(fileno=duplicate)

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
+import subprocess
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from .conftest import StartServer
-from .harness import Response, ServerProcess, run_manage, write_settings
+from .harness import Response, ServerProcess, free_port, run_manage, write_settings
 from .test_web_servers import HELLO, SLOW_BODY, request_in_thread, stop_during_slow_request
 from .test_workers import celery_settings
 
@@ -121,19 +125,22 @@ DRY_RUNS = {
     "daphne": (
         {"BACKEND": "daphne", "ARGS": {"port": 8123, "websocket_timeout": 60}},
         "Would start process 'web' with backend 'daphne' (DaphneServer):\n"
-        "daphne testsite.asgi:application --port=8123 --websocket_timeout=60\n",
+        "daphne testsite.asgi:application --port=8123 --websocket_timeout=60\n"
+        "Port: set by ARGS['port'].\n",
     ),
     "hypercorn": (
         {"BACKEND": "hypercorn", "ARGS": {"bind": "127.0.0.1:8123", "workers": 2}},
         "Would start process 'web' with backend 'hypercorn' (HypercornServer):\n"
         "hypercorn django_prodserver.backends.hypercorn_asgi:application "
-        "--bind=127.0.0.1:8123 --workers=2\n",
+        "--bind=127.0.0.1:8123 --workers=2\n"
+        "Port: set by ARGS['bind'].\nWorkers: set by ARGS['workers'].\n",
     ),
     "celery-flower": (
         {"BACKEND": "celery-flower", "APP": "testsite.celery_app.app", "ARGS": {"port": 5566}},
         "Would start process 'web' with backend 'celery-flower' (CeleryFlower):\n"
         "celery --app=testsite.celery_app.app --skip-checks flower --address=127.0.0.1 "
-        "--port=5566\n",
+        "--port=5566\n"
+        "Port: set by ARGS['port'].\n",
     ),
 }
 
@@ -173,3 +180,207 @@ def test_bad_option_is_one_line_without_traceback(tmp_path: Path, backend: str) 
     result = run_manage(tmp_path, "prodserver", "web")
 
     assert (result.returncode, result.stderr) == (1, f"CommandError: {message}\n")
+
+
+# Bad configurations of these three servers, each run as --dry-run and as a real start.
+
+
+class Refused(NamedTuple):
+    """A configuration the start refuses with ``message``; ``in_dry_run``: --dry-run refuses
+    it too (False for what only a start can see: a busy port, a host, a socket's directory)."""
+
+    entry: dict[str, Any]
+    message: str
+    in_dry_run: bool = True
+    extra_settings: str = ""
+    #: Whether a start meets it in its pre-flight checks, after its "Starting process" line (as
+    #: it meets everything --dry-run cannot see).
+    at_start: bool = False
+
+
+HYPERCORN = "hypercorn"
+FLOWER_APP = {"BACKEND": "celery-flower", "APP": "testsite.celery_app.app"}
+CELERY_BROKER = "CELERY_BROKER_URL = 'memory://'\n"
+BROKEN_ASGI = "ASGI_APPLICATION = 'broken_app.application'\n"
+IMPORT_FAILED = (
+    "the application 'broken_app:application' failed to import: RuntimeError: boom at import"
+)
+PORT_BUSY = "cannot listen on 127.0.0.1:{busy}: Address already in use. Is another server using it?"
+UNRESOLVABLE = (
+    "cannot listen on no-such-host.invalid:{port}: the host 'no-such-host.invalid' cannot be "
+    "resolved (Name or service not known). Use an IP address, or a name this machine resolves."
+)
+NO_DIRECTORY = (
+    "cannot listen on the Unix socket '/nonexistent-dir/s.sock': the directory "
+    "'/nonexistent-dir' does not exist. Create it, or choose a path in an existing directory."
+)
+MISMATCH = (
+    "the certificate '{dir}/cert.pem' and key '{dir}/other.pem' cannot be loaded: "
+    "[X509: KEY_VALUES_MISMATCH] key values mismatch"
+)
+
+REFUSED = {
+    "hypercorn-port-busy": Refused(
+        {"BACKEND": HYPERCORN, "ARGS": {"bind": "127.0.0.1:{busy}"}}, PORT_BUSY, False
+    ),
+    "hypercorn-port-70000": Refused(
+        {"BACKEND": HYPERCORN, "ARGS": {"bind": "127.0.0.1:70000"}},
+        "invalid value '127.0.0.1:70000' for hypercorn option 'bind' in ARGS: a port is a "
+        "number from 0 to 65535, not 70000.",
+    ),
+    "hypercorn-host-unresolvable": Refused(
+        {"BACKEND": HYPERCORN, "ARGS": {"bind": "no-such-host.invalid:{port}"}},
+        UNRESOLVABLE,
+        False,
+    ),
+    "hypercorn-unix-socket-directory-missing": Refused(
+        {"BACKEND": HYPERCORN, "ARGS": {"bind": "unix:/nonexistent-dir/s.sock"}},
+        NO_DIRECTORY,
+        False,
+    ),
+    "hypercorn-workers-negative": Refused(
+        {"BACKEND": HYPERCORN, "ARGS": {"bind": "127.0.0.1:{port}", "workers": -1}},
+        "invalid value -1 for hypercorn option 'workers' in ARGS: it must be 0 (serve in this "
+        "process) or more; Hypercorn starts no worker for a negative count and waits forever.",
+    ),
+    "hypercorn-workers-a-million": Refused(
+        {"BACKEND": HYPERCORN, "ARGS": {"bind": "127.0.0.1:{port}", "workers": 10**6}},
+        "invalid value 1000000 for hypercorn option 'workers' in ARGS: it must be from 0 to 10000.",
+    ),
+    "hypercorn-certificate-with-another-key": Refused(
+        {
+            "BACKEND": HYPERCORN,
+            "ARGS": {
+                "bind": "127.0.0.1:{port}",
+                "certfile": "{dir}/cert.pem",
+                "keyfile": "{dir}/other.pem",
+            },
+        },
+        f"invalid value '{{dir}}/other.pem' for hypercorn option 'keyfile' in ARGS: {MISMATCH}",
+    ),
+    "hypercorn-log-config-missing": Refused(
+        {"BACKEND": HYPERCORN, "ARGS": {"bind": "127.0.0.1:{port}", "log_config": "{dir}/no.ini"}},
+        "invalid value '{dir}/no.ini' for hypercorn option 'log_config' in ARGS: the log "
+        "configuration '{dir}/no.ini' cannot be read: No such file or directory.",
+    ),
+    "hypercorn-application-raises": Refused(
+        {"BACKEND": HYPERCORN, "ARGS": {"bind": "127.0.0.1:{port}", "workers": 2}},
+        IMPORT_FAILED,
+        True,
+        BROKEN_ASGI,
+        at_start=True,
+    ),
+    "daphne-port-busy": Refused(
+        {"BACKEND": "daphne", "ARGS": {"port": "{busy}"}}, PORT_BUSY, False
+    ),
+    "daphne-host-unresolvable": Refused(
+        {"BACKEND": "daphne", "ARGS": {"bind": "no-such-host.invalid", "port": "{port}"}},
+        UNRESOLVABLE,
+        False,
+    ),
+    "daphne-tls-endpoint-files-missing": Refused(
+        {"BACKEND": "daphne", "ARGS": {"endpoint": "ssl:{port}:privateKey={dir}/no.key"}},
+        "invalid value 'ssl:{port}:privateKey={dir}/no.key' for daphne option 'endpoint' in "
+        "ARGS: Twisted cannot use the endpoint 'ssl:{port}:privateKey={dir}/no.key': No such "
+        "file or directory: '{dir}/no.key'.",
+    ),
+    "daphne-unix-socket-directory-missing": Refused(
+        {"BACKEND": "daphne", "ARGS": {"unix_socket": "/nonexistent-dir/s.sock"}},
+        NO_DIRECTORY,
+        False,
+    ),
+    "daphne-application-raises": Refused(
+        {"BACKEND": "daphne", "ARGS": {"port": "{port}"}},
+        IMPORT_FAILED,
+        True,
+        BROKEN_ASGI,
+        at_start=True,
+    ),
+    "flower-port-busy": Refused({**FLOWER_APP, "ARGS": {"port": "{busy}"}}, PORT_BUSY, False),
+    "flower-basic-auth-without-colon": Refused(
+        {**FLOWER_APP, "ARGS": {"port": "{port}", "basic_auth": "adminnopassword"}},
+        "invalid value for celery flower option 'basic_auth' in ARGS: each user is written "
+        "'user:password', and Flower answers 401 to every request for an entry without ':'.",
+    ),
+    "flower-certificate-with-another-key": Refused(
+        {
+            **FLOWER_APP,
+            "ARGS": {"port": "{port}", "certfile": "{dir}/cert.pem", "keyfile": "{dir}/other.pem"},
+        },
+        f"invalid value '{{dir}}/other.pem' for celery flower option 'keyfile' in ARGS: {MISMATCH}",
+    ),
+}
+
+
+def _placed(value: Any, places: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for name, text in places.items():
+            value = value.replace("{" + name + "}", text)
+        return value
+    if isinstance(value, dict):
+        return {key: _placed(item, places) for key, item in value.items()}
+    return value
+
+
+class Answers(NamedTuple):
+    places: dict[str, str]
+    dry_run: subprocess.CompletedProcess[str]
+    start: subprocess.CompletedProcess[str]
+
+
+def _answers(case: str, directory: Path, busy: int) -> Answers:
+    refused = REFUSED[case]
+    places = {"dir": str(directory), "port": str(free_port()), "busy": str(busy)}
+    write_settings(
+        directory, {"web": _placed(refused.entry, places)}, CELERY_BROKER + refused.extra_settings
+    )
+    dry_run = run_manage(directory, "prodserver", "web", "--dry-run")
+    return Answers(places, dry_run, run_manage(directory, "prodserver", "web"))
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Answers]]:
+    """Every case of REFUSED run at once (a few at a time), once per module."""
+    trustme = pytest.importorskip("trustme")
+    authority = trustme.CA()
+    issued, other = authority.issue_cert("127.0.0.1"), authority.issue_cert("127.0.0.1")
+    directories = {case: tmp_path_factory.mktemp(case) for case in REFUSED}
+    for directory in directories.values():
+        (directory / "cert.pem").write_bytes(issued.cert_chain_pems[0].bytes())
+        (directory / "other.pem").write_bytes(other.private_key_pem.bytes())
+        (directory / "broken_app.py").write_text("raise RuntimeError('boom at import')\n")
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        busy = occupant.getsockname()[1]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = {
+                case: pool.submit(_answers, case, directories[case], busy) for case in REFUSED
+            }
+            yield {case: future.result() for case, future in futures.items()}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_a_bad_configuration_is_one_line_in_a_start_and_in_dry_run(
+    case: str, answers: dict[str, Answers]
+) -> None:
+    refused, answer = REFUSED[case], answers[case]
+    backend = refused.entry["BACKEND"]
+    message = "CommandError: Process 'web': " + _placed(refused.message, answer.places)
+
+    start = answer.start
+    # Refused by the checks before the start, or by the pre-flight checks after its first line.
+    at_start = refused.at_start or not refused.in_dry_run
+    starting = f"Starting process 'web' with backend {backend!r}.\n" if at_start else ""
+    assert (start.returncode, start.stdout) == (1, starting), start.stderr
+    if "KEY_VALUES_MISMATCH" in message:  # OpenSSL adds where it found it: (_ssl.c:NNNN).
+        assert start.stderr.startswith(message), start.stderr
+        assert start.stderr.count("\n") == 1, start.stderr
+    else:
+        assert start.stderr == message + "\n"
+    dry_run = answer.dry_run
+    if refused.in_dry_run:
+        assert (dry_run.returncode, dry_run.stdout, dry_run.stderr) == (1, "", start.stderr)
+    else:  # what only a start meets: --dry-run describes the start
+        assert (dry_run.returncode, dry_run.stderr) == (0, ""), dry_run.stderr
+        assert dry_run.stdout.startswith("Would start process 'web' with backend "), dry_run.stdout

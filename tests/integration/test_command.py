@@ -25,6 +25,29 @@ def test_third_party_plugin_starts_by_its_alias_and_serves(start_server: StartSe
     assert "Starting process 'web' with backend 'wsgiref'." in server.output
 
 
+def test_a_broken_other_process_is_a_warning_when_one_starts(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    processes = {"web": WSGIREF, "flower": {"BACKEND": "celery-flower", "ARGS": 5}}
+    server = start_server(processes, extra_args=("--no-color",))
+    response = server.wait_ready("/")
+    assert (response.status, response.body) == (200, "Hello from testsite")
+    assert server.stop(signal.SIGTERM) == 0
+    assert (
+        "WARNINGS:\n?: (prodserver.E006) Process 'flower': 'ARGS' must be a dict of options, a "
+        "string or a list of strings, not int.\n\tHINT: It does not stop process 'web' from "
+        "starting; 'manage.py check' reports it as an error.\n" in server.output
+    )
+    # The same settings still fail `manage.py check`.
+    write_settings(tmp_path, processes)
+    check = run_manage(tmp_path, "check")
+    assert check.returncode == 1
+    assert (
+        "ERRORS:\n?: (prodserver.E006) Process 'flower': 'ARGS' must be a dict of options, a "
+        "string or a list of strings, not int.\n" in check.stderr
+    )
+
+
 def test_list_backends_shows_the_installed_plugin(tmp_path: Path) -> None:
     write_settings(tmp_path, {"web": WSGIREF_8123})
     result = run_manage(tmp_path, "prodserver", "--list-backends", "--no-color")
@@ -48,8 +71,9 @@ def test_list_backends_shows_the_installed_plugin(tmp_path: Path) -> None:
             ("web",),
             "Process 'web': BACKEND 'wsgirf' is not a known backend alias. Did you mean "
             "'wsgiref'? Known aliases: celery-beat, celery-flower, celery-worker, daphne, "
-            "django-q2, django-tasks, granian-asgi, granian-wsgi, gunicorn, hypercorn, uvicorn, "
-            "uvicorn-wsgi, waitress, wsgiref. A dotted path to a backend class, such as "
+            "daphne-runserver, django-q2, django-tasks, granian-asgi, granian-wsgi, gunicorn, "
+            "hypercorn, runserver, runserver-plus, uvicorn, uvicorn-wsgi, waitress, wsgiref. A "
+            "dotted path to a backend class, such as "
             "'myproject.backends.MyServer', also works.",
         ),
         (
@@ -61,7 +85,7 @@ def test_list_backends_shows_the_installed_plugin(tmp_path: Path) -> None:
         (
             {"web": {"BACKEND": "wsgiref", "ARGS": {"prot": 8000}}},
             ("web", "--dry-run"),
-            "Process 'web': wsgiref rejected ARGS: unrecognized arguments: --prot=8000.",
+            "Process 'web': unknown wsgiref option 'prot' in ARGS. Did you mean 'port'?",
         ),
         (
             {"web": {"BACKEND": "prodserver_wsgiref.WsgirefServr"}},
@@ -109,7 +133,7 @@ def test_check_reports_the_same_problem_with_an_id(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert (
         "?: (prodserver.E007) Process 'web': unknown key 'ARG' in its entry. Did you mean "
-        "'ARGS'? Backend 'wsgiref' reads: ARGS, BACKEND." in result.stderr
+        "'ARGS'? Backend 'wsgiref' reads: ARGS, BACKEND, HEALTHCHECK." in result.stderr
     )
 
 
@@ -119,10 +143,10 @@ def test_manage_py_help_and_check_scan_no_entry_points_for_dotted_paths(tmp_path
         {"web": {"BACKEND": "prodserver_wsgiref.WsgirefServer"}},
         extra=(
             # Make any entry-point scan fail loudly in the subprocess.
-            "import django_prodserver.registry as _registry\n"
+            "import django_prodserver.entry_points as _entry_points\n"
             "def _no_scan():\n"
             "    raise SystemExit('entry points were scanned')\n"
-            "_registry._distributions = _no_scan\n"
+            "_entry_points._distributions = _no_scan\n"
         ),
     )
     for args in (("help",), ("check",), ("prodserver", "--dry-run")):
@@ -144,7 +168,13 @@ def test_resolving_an_alias_imports_only_that_backend(tmp_path: Path) -> None:
     )
     result = run_manage(tmp_path, "prodserver", "--dry-run", "--skip-checks")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "loaded: ['django_prodserver.backends.base']"
+    # The plugin's own base modules, and no other backend or server package.
+    assert result.stdout.splitlines()[-1] == (
+        "loaded: ['django_prodserver.backends.base', 'django_prodserver.backends.command_line', "
+        "'django_prodserver.backends.option_values', 'django_prodserver.backends.options', "
+        "'django_prodserver.backends.parsing', 'django_prodserver.backends.preflight', "
+        "'django_prodserver.backends.ranges']"
+    )
 
 
 def test_django_start_up_imports_no_backend_and_scans_nothing(tmp_path: Path) -> None:

@@ -31,17 +31,39 @@ def fresh_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def write_processes(project: Path, processes: str, extra: str = "") -> None:
+    """End the project's settings with ``PRODUCTION_PROCESSES = <processes>``, as a user
+    would add it, replacing what an earlier test wrote there; ``extra`` follows it."""
+    settings = project / "mysite" / "settings.py"
+    base = settings.read_text().split("\nPRODUCTION_PROCESSES")[0]
+    settings.write_text(f"{base}\nPRODUCTION_PROCESSES = {processes}\n{extra}")
+
+
+def project_env() -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def manage(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python manage.py ARGS`` in the project to completion, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=project,
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def _start(
     project: Path, backend: str, args: dict[str, object]
 ) -> tuple[subprocess.Popen[str], Path]:
-    settings = project / "mysite" / "settings.py"
-    base = settings.read_text().split("\nPRODUCTION_PROCESSES")[0]
-    settings.write_text(
-        f"{base}\nPRODUCTION_PROCESSES = {{'web': {{'BACKEND': {backend!r}, 'ARGS': {args!r}}}}}\n"
-    )
+    write_processes(project, repr({"web": {"BACKEND": backend, "ARGS": args}}))
     log = project / f"{backend}.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env = project_env()
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "prodserver", "web"],

@@ -8,6 +8,7 @@ process must then exit with status 0.
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import pytest
 
 from django_prodserver.backends import gunicorn as gunicorn_backend
 
+from . import harness
 from .conftest import StartServer
 from .harness import Response, ServerProcess, run_manage, write_settings
 
@@ -134,6 +136,18 @@ def test_sigint_lets_the_requests_in_flight_finish(start_server: StartServer, ba
     assert status == 0, server.output
 
 
+@pytest.mark.parametrize("backend", ["waitress", "uvicorn", "uvicorn-wsgi"])
+def test_sighup_lets_the_requests_in_flight_finish(start_server: StartServer, backend: str) -> None:
+    # Neither waitress nor one uvicorn process handles SIGHUP of its own, whose default action
+    # would kill it mid-request.
+    server = start_web(start_server, backend)
+
+    status, _, responses = stop_during_slow_requests(server, signal.SIGHUP)
+
+    assert answered(responses) == IN_FLIGHT, f"{responses}\n{server.output}"
+    assert status == 0, server.output
+
+
 def test_gunicorn_leaves_no_control_socket(
     start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,22 +182,29 @@ else:
 DRY_RUNS = {
     "gunicorn": (
         {"bind": "127.0.0.1:8123", "workers": 2, "preload": True},
-        "Would start process 'web' with backend 'gunicorn' (GunicornServer):\n" + GUNICORN_DRY_RUN,
+        "Would start process 'web' with backend 'gunicorn' (GunicornServer):\n"
+        + GUNICORN_DRY_RUN
+        + "Port: set by ARGS['bind'].\nWorkers: set by ARGS['workers'].\n",
     ),
     "uvicorn": (
         {"port": 8123, "access_log": False},
         "Would start process 'web' with backend 'uvicorn' (UvicornServer):\n"
-        "uvicorn testsite.asgi:application --port=8123 --no-access-log\n",
+        "uvicorn testsite.asgi:application --port=8123 --no-access-log\n"
+        "Port: set by ARGS['port'].\n"
+        "Workers: the server's default; WEB_CONCURRENCY is not set.\n",
     ),
     "uvicorn-wsgi": (
         {"port": 8123},
         "Would start process 'web' with backend 'uvicorn-wsgi' (UvicornWSGIServer):\n"
-        "uvicorn testsite.wsgi:application --interface=wsgi --port=8123\n",
+        "uvicorn testsite.wsgi:application --interface=wsgi --port=8123\n"
+        "Port: set by ARGS['port'].\n"
+        "Workers: the server's default; WEB_CONCURRENCY is not set.\n",
     ),
     "waitress": (
         {"port": 8123, "threads": 8},
         "Would start process 'web' with backend 'waitress' (WaitressServer):\n"
-        "waitress-serve --host=127.0.0.1 --port=8123 --threads=8 testsite.wsgi:application\n",
+        "waitress-serve --host=127.0.0.1 --port=8123 --threads=8 testsite.wsgi:application\n"
+        "Port: set by ARGS['port'].\n",
     ),
 }
 
@@ -230,3 +251,93 @@ def test_bad_option_is_one_line_without_traceback(tmp_path: Path, backend: str) 
     assert result.returncode != 0
     assert result.stderr == f"CommandError: {message}\n"
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["uvicorn", "uvicorn-wsgi"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_uvicorn_s_accepted_connections_have_tcp_nodelay(
+    start_server: StartServer, backend: str, workers: int
+) -> None:
+    # With several workers, uvicorn's own command leaves Nagle's algorithm on for every accepted
+    # connection, and each keep-alive response waits for the client's delayed ACK (~40 ms).
+    args = {"host": "127.0.0.1", "port": "{port}", "workers": workers}
+    server = start_server({"web": {"BACKEND": backend, "ARGS": args}})
+    server.wait_ready()
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+        client.sendall(request)
+        assert client.recv(65536).startswith(b"HTTP/1.1 200 OK"), server.output
+        with harness.server_side_of(server, client) as accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    assert server.stop(signal.SIGTERM) == 0, server.output
+
+
+REFUSED_IN_BOTH_MODES: dict[str, tuple[dict[str, Any], dict[str, str], str]] = {
+    # gunicorn would detach and exit 0, serving outside any process manager.
+    "gunicorn-daemon": (
+        {"BACKEND": "gunicorn", "ARGS": {"bind": "127.0.0.1:0", "daemon": True}},
+        {},
+        "Process 'web': gunicorn option 'daemon' cannot be set in ARGS: prodserver runs gunicorn "
+        "in the foreground, where a process manager can supervise it and stop it.",
+    ),
+    # gunicorn would listen with no workers.
+    "gunicorn-cmd-args": (
+        {"BACKEND": "gunicorn", "ARGS": {"bind": "127.0.0.1:0"}},
+        {"GUNICORN_CMD_ARGS": "--workers=0"},
+        "Process 'web': invalid value '0' for gunicorn option '--workers' in GUNICORN_CMD_ARGS: "
+        "at least 1 worker is needed.",
+    ),
+    "uvicorn-workers": (
+        {"BACKEND": "uvicorn", "ARGS": {"port": 0, "workers": 10**6}},
+        {},
+        "Process 'web': invalid value 1000000 for uvicorn option 'workers' in ARGS: it must be "
+        "from 1 to 10000.",
+    ),
+    "waitress-backlog": (
+        {"BACKEND": "waitress", "ARGS": {"port": 0, "backlog": 10**12}},
+        {},
+        "Process 'web': invalid value 1000000000000 for waitress option 'backlog' in ARGS: it "
+        "must be from 0 to 65535.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_IN_BOTH_MODES))
+@pytest.mark.parametrize("mode", ["--dry-run", "start"])
+def test_what_would_not_serve_is_refused_in_dry_run_and_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, mode: str
+) -> None:
+    entry, environment, message = REFUSED_IN_BOTH_MODES[case]
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    write_settings(tmp_path, {"web": entry})
+
+    result = run_manage(tmp_path, "prodserver", "web", *([mode] if mode != "start" else []))
+
+    assert (result.returncode, result.stderr) == (1, f"CommandError: {message}\n")
+
+
+SOCKET_IN_A_MISSING_DIRECTORY = {
+    "gunicorn": {"bind": "unix:{dir}/missing/web.sock"},
+    "uvicorn": {"uds": "{dir}/missing/web.sock"},
+    "waitress": {"unix_socket": "{dir}/missing/web.sock"},
+}
+
+
+@pytest.mark.parametrize("backend", list(SOCKET_IN_A_MISSING_DIRECTORY))
+def test_a_unix_socket_in_a_missing_directory_is_one_line_at_start(
+    tmp_path: Path, backend: str
+) -> None:
+    (key, value) = next(iter(SOCKET_IN_A_MISSING_DIRECTORY[backend].items()))
+    args = {key: value.format(dir=tmp_path)}
+    write_settings(tmp_path, {"web": {"BACKEND": backend, "ARGS": args}})
+
+    result = run_manage(tmp_path, "prodserver", "web")
+
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"CommandError: Process 'web': cannot listen on the Unix socket "
+        f"'{tmp_path}/missing/web.sock': the directory '{tmp_path}/missing' does not exist. "
+        f"Create it, or choose a path in an existing directory.\n",
+    )

@@ -8,9 +8,11 @@ multi-line report; Celery is then started with ``--app`` set to the same path.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
+import importlib.util
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import celery
 import click
@@ -19,18 +21,39 @@ from celery.bin.beat import beat as beat_command
 from celery.bin.celery import celery as celery_command
 from celery.bin.worker import worker as worker_command
 
-from ..exceptions import InvalidBackendArgs
-from ._options import ArgsErrors, application_from, lists_joined, one_line, silenced
-from .base import BaseWorkerBackend, args_to_argv
+from .. import targets
+from ..exceptions import InvalidBackendArgs, ProdserverError, one_line
+from ..stop_signals import is_stop
+from .base import DEFAULT_GRACEFUL_TIMEOUT, BaseWorkerBackend
+from .command_line import CommandLineProcessBackend, parse_with_click
+from .option_values import option_seconds, package_missing
+from .options import ArgsErrors, application_from
+from .preflight import directory_problem
+from .ranges import COUNT, SECONDS
 
 APP_EXAMPLE = "'proj.celery.app'"
+# Worker pools that need a package Celery does not install, and how to install it (Celery's own
+# [eventlet] extra installs nothing on Python 3.10+).
+POOL_PACKAGES = {"gevent": "pip install gevent", "eventlet": "pip install eventlet"}
+POOL_OPTIONS = ["-P", "--pool"]
+#: The options naming a file Celery creates, whose directory must exist.
+FILE_OPTIONS = ("logfile", "pidfile", "schedule")
+#: Broker URL schemes whose kombu transport needs a package Celery does not bring, and the extra.
+TRANSPORT_PACKAGES = {"redis": "redis", "rediss": "redis", "sentinel": "redis", "sqs": "boto3"}
+TRANSPORT_EXTRAS = {"redis": "redis", "boto3": "sqs"}
 
 
-class CeleryBackend(BaseWorkerBackend):
-    """What the worker and beat share: APP, Celery's click parser and how Celery is started."""
+class CeleryBackend(CommandLineProcessBackend):
+    """What the worker, beat and Flower share: APP, Celery's click parser and how Celery is
+    started. Its subclasses add the kind: a worker base class, or a server one for Flower."""
 
     settings_keys: ClassVar[frozenset[str]] = frozenset({"APP"})
     program = "celery"
+    print_and_exit_options: ClassVar[frozenset[str]] = frozenset({"--help"})
+    bounds: ClassVar[dict[str, Any]] = {
+        **dict.fromkeys(["-c", "--concurrency"], COUNT),
+        **dict.fromkeys(["--time-limit", "--soft-time-limit", "--max-interval"], SECONDS),
+    }
     #: The celery sub-command: "worker" or "beat".
     subcommand: ClassVar[str]
     subcommand_parser: ClassVar[click.Command]
@@ -38,13 +61,9 @@ class CeleryBackend(BaseWorkerBackend):
     _app: celery.Celery | None = None
 
     @property
-    def backend_name(self) -> str:
-        return str(self.server_config.get("BACKEND", self.alias))
-
-    @property
     def app_path(self) -> str:
         """``APP``, checked to be written as a dotted path."""
-        path = self.server_config.get("APP")
+        path = self.entry.get("APP")
         if path is None or path == "":
             raise self.error(
                 f"backend {self.backend_name!r} needs 'APP', the dotted path to your Celery "
@@ -55,7 +74,7 @@ class CeleryBackend(BaseWorkerBackend):
                 f"'APP' must be the dotted path to your Celery application, such as "
                 f"{APP_EXAMPLE}, not a value of type {type(path).__name__}."
             )
-        module_name, _, attr = path.partition(":") if ":" in path else path.rpartition(".")
+        module_name, attr = targets.split(path)
         if not module_name or not attr:
             raise self.error(
                 f"APP {path!r} is not a dotted path to a Celery application, such as "
@@ -70,18 +89,17 @@ class CeleryBackend(BaseWorkerBackend):
         return self._app
 
     def _import_app(self, path: str) -> celery.Celery:
-        module_name, _, attr = path.partition(":") if ":" in path else path.rpartition(".")
+        module_name, attr = targets.split(path)
         try:
             module = importlib.import_module(module_name)
-        except Exception as e:
-            missing = e.name if isinstance(e, ModuleNotFoundError) else None
+        except BaseException as e:  # sys.exit() in the module too: a failed import, not a stop
+            if is_stop(e):
+                raise
             # Only the module APP names (or a package above it) missing is a wrong path;
             # a module it imports that is missing is reported as the import error it is.
-            if missing and (module_name == missing or module_name.startswith(missing + ".")):
-                raise self.error(f"APP {path!r}: there is no module named {missing!r}.") from e
-            raise self.error(
-                f"APP {path!r} could not be imported: {type(e).__name__}: {one_line(str(e))}"
-            ) from e
+            if isinstance(e, ModuleNotFoundError) and targets.module_not_found(e, module_name):
+                raise self.error(f"APP {path!r}: there is no module named {e.name!r}.") from e
+            raise self.error(f"APP {path!r} could not be imported: {one_line(e)}") from e
         app = getattr(module, attr, None)
         if isinstance(app, celery.Celery):
             return app
@@ -122,22 +140,22 @@ class CeleryBackend(BaseWorkerBackend):
         """The sub-command as messages name it: "celery worker"."""
         return f"{self.program} {self.subcommand}"
 
+    @property
+    def server_label(self) -> str:
+        return self.command_name
+
     def args_errors(self, args: Sequence[str]) -> ArgsErrors:
         return ArgsErrors(self, args, self.command_name, self._options(), program=self.command_name)
 
-    def prep_server_args(self) -> list[str]:
+    def comma_separated(self, flag: str) -> bool:
         # Celery's -Q, -X and -I take one comma-separated value and keep only the last when
         # repeated: "queues": ["a", "b"] must become --queues=a,b to consume both queues.
+        option = self._options().get(flag)
+        return option is not None and isinstance(option.type, CommaSeparatedList)
+
+    def repeatable(self, flag: str) -> bool:
         options = self._options()
-
-        def comma_separated(flag: str) -> bool:
-            return flag in options and isinstance(options[flag].type, CommaSeparatedList)
-
-        def repeatable(flag: str) -> bool:
-            return flag not in options or options[flag].multiple
-
-        args = lists_joined(self, self.command_name, comma_separated, repeatable)
-        return args_to_argv(args, self.process_name, self.negated_flag)
+        return flag not in options or options[flag].multiple
 
     def negated_flag(self, flag: str) -> str | None:
         option = self._options().get(flag)
@@ -146,23 +164,37 @@ class CeleryBackend(BaseWorkerBackend):
         return None
 
     def check_args(self, args: Sequence[str]) -> None:
-        app = self.celery_app()
-        errors = self.args_errors(args)
-        errors.check_omitted_flags()
-        errors.check_no_glued_tokens()
+        self.celery_app()  # its own options are known from here on
+        self._check_broker_transport()
+        super().check_args(args)
+
+    def _check_broker_transport(self) -> None:
+        # kombu imports the transport's package lazily: without it the worker fails at start
+        # with "'NoneType' object has no attribute 'Redis'".
+        scheme = str(self.celery_app().conf.broker_url or "").partition("://")[0].lower()
+        package = TRANSPORT_PACKAGES.get(scheme)
+        if package and importlib.util.find_spec(package) is None:
+            raise self.error(
+                f"the broker of APP {self.app_path!r} is a {scheme!r} URL, whose transport "
+                f"needs the package {package!r}, which is not installed: "
+                f'pip install "celery[{TRANSPORT_EXTRAS[package]}]".'
+            )
+
+    def parse(self, errors: ArgsErrors) -> click.Context:
+        self._check_pool(errors)
         parser = copy.copy(self.subcommand_parser)
         parser.params = self._params()
         # Option callbacks read the application's configuration from the context object.
-        context_object = CLIContext(app=app, no_color=True, workdir=None, quiet=True)
+        context_object = CLIContext(app=self.celery_app(), no_color=True, workdir=None, quiet=True)
         try:
-            with silenced():
-                context = parser.make_context(self.command_name, list(args), obj=context_object)
-        except click.exceptions.Exit as e:
-            raise errors.prints_and_exits(["--help"]) from e
-        except click.NoSuchOption as e:
-            raise self._unknown_option(errors, e.option_name) from e
-        except click.ClickException as e:
-            raise errors.from_click(e) from e
+            context = parse_with_click(
+                errors,
+                parser,
+                obj=context_object,
+                unknown_option=functools.partial(self._unknown_option, errors),
+            )
+        except ProdserverError:
+            raise
         except Exception as e:  # a callback that fails, such as a pool that cannot be imported
             raise errors.rejected(f"{type(e).__name__}: {e}") from e
         if context.params.get("detach"):
@@ -171,6 +203,22 @@ class CeleryBackend(BaseWorkerBackend):
                 f"prodserver runs {self.command_name} in the foreground, where a process "
                 f"manager can supervise it and stop it",
             )
+        for param in parser.params:  # files Celery opens once started: a traceback there
+            path = context.params.get(param.name or "") if param.name in FILE_OPTIONS else None
+            # '%n', '%i': names Celery fills in per node and process.
+            problem = isinstance(path, str) and "%" not in path and directory_problem(path)
+            if problem:
+                raise errors.invalid_value(param.opts, problem)
+        return context
+
+    def _check_pool(self, errors: ArgsErrors) -> None:
+        # Celery imports the gevent pool only once the worker starts, and then fails with a
+        # traceback; the eventlet pool fails on a dependency eventlet would have brought.
+        pool = errors.find(POOL_OPTIONS)
+        package = str(pool.value) if pool else ""
+        if package in POOL_PACKAGES and importlib.util.find_spec(package) is None:
+            reason = package_missing(package, POOL_PACKAGES[package])
+            raise errors.invalid_value(POOL_OPTIONS, reason)
 
     def _unknown_option(self, errors: ArgsErrors, flag: str) -> InvalidBackendArgs:
         if flag in {"-A", "--app"}:
@@ -217,15 +265,27 @@ class CeleryBackend(BaseWorkerBackend):
         return super().describe_start(self.celery_argv(args))
 
 
-class CeleryWorker(CeleryBackend):
+class CeleryWorker(CeleryBackend, BaseWorkerBackend):
     """``celery worker``. SIGTERM is a warm shutdown: tasks in progress finish first."""
 
     subcommand = "worker"
     subcommand_parser = worker_command
 
+    def graceful_timeout(self) -> float:
+        """The tasks' hard time limit: ``time_limit`` in ARGS, else the application's
+        ``task_time_limit``. A warm shutdown has no bound of its own (it waits for every task in
+        progress); without a time limit this is ``DEFAULT_GRACEFUL_TIMEOUT`` (30 s)."""
+        given = option_seconds(self.prep_server_args(), ["--time-limit"])
+        if given is None:
+            given = self.celery_app().conf.task_time_limit
+        return DEFAULT_GRACEFUL_TIMEOUT if given is None else float(given)
 
-class CeleryBeat(CeleryBackend):
-    """``celery beat``, the periodic task scheduler. SIGTERM saves the schedule and exits 0."""
+
+class CeleryBeat(CeleryBackend, BaseWorkerBackend):
+    """``celery beat``, the periodic task scheduler. SIGTERM saves the schedule and exits 0.
+
+    Beat stops at once and has no timeout option: ``graceful_timeout()`` is the default 30 s.
+    """
 
     subcommand = "beat"
     subcommand_parser = beat_command

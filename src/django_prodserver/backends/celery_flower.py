@@ -13,7 +13,8 @@ Binding: Flower's own default is port 5555 on every interface. This backend adds
 ``--address=127.0.0.1`` unless ``ARGS`` sets ``address`` or ``unix_socket``: a dashboard that
 can revoke tasks and shut workers down must be exposed on purpose.
 
-Flower ends with status 0 on SIGTERM (its own handler) and on SIGINT.
+Flower ends with status 0 on SIGTERM (its own handler) and on SIGINT. It stops at once and has
+no timeout option: ``graceful_timeout()`` is the default 30 s.
 """
 
 from __future__ import annotations
@@ -37,11 +38,18 @@ except ImportError:  # pragma: no cover - Flower 2.0, the last release for Pytho
 
 from tornado.options import _Option, options
 
-from ._options import ArgsErrors, exit_zero_on_stop_signals, lists_joined, option_flag
-from .base import args_to_argv
+from ..environment import PlatformOptions
+from ..option_names import option_name  # "--unix_socket" -> "unix-socket", as tornado names it
+from ..stop_signals import exit_zero_on_stop_signals
+from .base import BaseServerBackend, args_to_argv
 from .celery import CeleryBackend
+from .option_values import lists_joined
+from .options import ArgsErrors, option_flag
+from .preflight import StartPlan, certificate_problem, check_start
+from .ranges import CONNECTIONS, port_problem
 
 LOOPBACK = "127.0.0.1"
+DEFAULT_PORT = 5555  # Flower's
 ADDRESS_OPTIONS = frozenset({"address", "unix-socket"})
 PRINT_AND_EXIT_OPTIONS = frozenset({"help"})
 
@@ -51,15 +59,16 @@ def flower_options() -> dict[str, _Option]:
     return dict(options._options)
 
 
-def option_name(flag: str) -> str:
-    """``"--unix_socket"`` -> ``"unix-socket"``, as tornado normalizes it."""
-    return flag.lstrip("-").replace("_", "-")
-
-
-class CeleryFlower(CeleryBackend):
+class CeleryFlower(CeleryBackend, BaseServerBackend):
     """``celery flower``: the Flower dashboard for the Celery application ``APP``."""
 
-    kind: ClassVar[str] = "server"
+    warms_up: ClassVar[bool] = False  # Flower serves its own application, not Django's
+    platform_options: ClassVar[PlatformOptions] = PlatformOptions(
+        port="port",
+        address_flags=frozenset({"--port", "--unix-socket"}),
+        host="address",
+        host_flags=frozenset({"--address"}),
+    )
     subcommand = "flower"
     subcommand_parser = flower_command
 
@@ -133,6 +142,25 @@ class CeleryFlower(CeleryBackend):
         """What Flower checks only once it starts, and reports with a log line and exit 1."""
         if bool(given.get("certfile")) != bool(given.get("keyfile")):
             raise errors.rejected("Both 'certfile' and 'keyfile' are required to enable SSL")
+        if given.get("certfile"):
+            # Tornado loads the pair only at the first handshake, and fails every one.
+            problem = certificate_problem(given["certfile"], given["keyfile"])
+            if problem:
+                raise errors.invalid_value(["--keyfile"], problem)
+        problem = port_problem(given["port"]) if "port" in given else None
+        if problem:
+            raise errors.invalid_value(["--port"], problem)
+        errors.check_bounds(dict.fromkeys(["--max-tasks", "--max_tasks"], CONNECTIONS))
+        for user in given.get("basic-auth") or []:
+            if ":" not in user:
+                option = errors.find(["--basic-auth", "--basic_auth"])
+                name = option.name if option else "basic_auth"
+                # The value is not shown: without its ':' it may be a password alone.
+                raise self.error(
+                    f"invalid value for {self.command_name} option {name!r} in ARGS: each user "
+                    f"is written 'user:password', and Flower answers 401 to every request for "
+                    f"an entry without ':'."
+                )
         if given.get("auth") and not validate_auth_option(given["auth"]):
             raise errors.invalid_value(
                 ["--auth"],
@@ -147,6 +175,29 @@ class CeleryFlower(CeleryBackend):
         if conf and not Path(conf).is_file():
             raise errors.invalid_value(["--conf"], f"there is no file {conf!r}")
 
+    @staticmethod
+    def _given(args: Sequence[str]) -> dict[str, str]:
+        given = {}
+        for token in args:  # tornado's --name=value form, which prep_server_args() writes
+            name, _, value = token.lstrip("-").partition("=")
+            given[name.replace("_", "-")] = value
+        return given
+
+    def listen_address(self, args: Sequence[str]) -> tuple[str, int] | None:
+        given = self._given(args)
+        if given.get("unix-socket"):
+            return None
+        return given.get("address") or LOOPBACK, int(given.get("port") or DEFAULT_PORT)
+
     def start_server(self, *args: str) -> None:
+        # Flower's own answer to a busy port is a 47-line traceback.
+        address, unix_socket = self.listen_address(args), self._given(args).get("unix-socket")
+        check_start(
+            self,
+            StartPlan(
+                addresses=[address] if address else [],
+                unix_sockets=[unix_socket] if unix_socket else [],
+            ),
+        )
         with exit_zero_on_stop_signals():
             super().start_server(*args)

@@ -14,12 +14,18 @@ finish and their responses reach the client (for up to ``GRACEFUL_TIMEOUT`` seco
 stops Daphne, which closes WebSocket connections as it always does, and exits with status 0.
 A second signal stops Daphne without waiting: the requests in flight are cancelled and get no
 response (a synchronous view already running in its thread still returns before the process
-exits).
+exits). SIGHUP, which would end Daphne at once, is the same graceful stop: Daphne cannot reload
+its code, and a supervisor starts it again.
+
+Before Daphne starts, its endpoints are built as Twisted will build them (a TLS endpoint's files
+are read: ``daphne_endpoints``), each TCP address is checked free, and the application is
+imported: each problem is one line, instead of a traceback or Daphne's ``Listen failure``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import time
@@ -29,30 +35,45 @@ from typing import Any, ClassVar
 
 # Imported at the top on purpose: without Daphne this import fails, and the registry turns that
 # into 'pip install "django-prodserver[daphne]"'. daphne.cli installs Twisted's asyncio reactor.
-from daphne.cli import CommandLineInterface
+from daphne.cli import DEFAULT_HOST, DEFAULT_PORT, CommandLineInterface
 from daphne.http_protocol import WebRequest
 from daphne.server import Server
 from twisted.internet import reactor as twisted_reactor
 
-from .. import targets
-from ._options import (
-    STOP_SIGNALS,
-    ArgsErrors,
-    application_from,
-    exit_zero_on_stop_signals,
-    negation,
-    option_flag,
-    silenced,
+from ..environment import PlatformOptions
+from ..stop_signals import STOP_SIGNALS, exit_zero_on_stop_signals
+from .base import DEFAULT_GRACEFUL_TIMEOUT
+from .command_line import (
+    ASGICommandLineBackend,
+    StartPlan,
+    parse_with_argparse,
 )
-from .base import BaseServerBackend
+from .daphne_endpoints import daphne_endpoints, tcp_addresses, unix_sockets
+from .options import ArgsErrors, application_from, option_flag, silenced
+from .preflight import directory_problem
+from .ranges import SECONDS
 
 PROGRAM = "daphne"
-PRINT_AND_EXIT_OPTIONS = frozenset({"-h", "--help"})
+#: Sane ranges, under Daphne's own spellings (``prep_server_args()`` writes those).
+BOUNDS = dict.fromkeys(
+    [
+        "--websocket_timeout",
+        "--websocket_connect_timeout",
+        "-t",
+        "--http-timeout",
+        "--ping-interval",
+        "--ping-timeout",
+        "--application-close-timeout",
+    ],
+    SECONDS,
+)
 VERBOSITY_LEVELS = (0, 1, 2, 3)  # what daphne's run() maps to log levels
-#: How long in-flight requests may take to finish after SIGTERM: gunicorn's default.
-GRACEFUL_TIMEOUT = 30.0
+#: How long in-flight requests may take to finish after SIGTERM: the default drain.
+GRACEFUL_TIMEOUT = DEFAULT_GRACEFUL_TIMEOUT
 #: How often the graceful stop looks at the requests in flight.
 POLL_INTERVAL = 0.05
+#: SIGHUP, where the platform has it: a graceful stop, as SIGTERM is.
+HANGUP_SIGNALS = tuple(sig for sig in (getattr(signal, "SIGHUP", None),) if sig is not None)
 
 logger = logging.getLogger("daphne.server")
 reactor: Any = twisted_reactor  # the asyncio reactor daphne installed
@@ -91,6 +112,7 @@ class GracefulServer(Server):  # type: ignore[misc]  # daphne ships no type hint
         self.stop_signals = 0
         self.deadline = 0.0
         self.stopping = False
+        self.listen_failure: str | None = None
 
     def run(self) -> None:
         reactor.callWhenRunning(self.install_stop_handlers)
@@ -100,8 +122,14 @@ class GracefulServer(Server):  # type: ignore[misc]  # daphne ships no type hint
         self.ports.append(port)
         super().listen_success(port)
 
+    def listen_error(self, failure: Any) -> None:
+        # Daphne logs it and stops with status 0; the backend makes it the exit status.
+        self.listen_failure = failure.getErrorMessage()
+        super().listen_error(failure)
+
     def install_stop_handlers(self) -> None:
-        for sig in STOP_SIGNALS:
+        # SIGHUP too: Daphne cannot reload, and its default would end the process at once.
+        for sig in (*STOP_SIGNALS, *HANGUP_SIGNALS):
             signal.signal(sig, self.handle_stop_signal)
 
     def handle_stop_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -145,46 +173,60 @@ class DaphneCommandLine(CommandLineInterface):  # type: ignore[misc]
     server_class = GracefulServer
 
 
-class DaphneServer(BaseServerBackend):
+class DaphneServer(ASGICommandLineBackend):
     """Daphne serving the project's ASGI application."""
 
     program: ClassVar[str] = PROGRAM
+    bounds: ClassVar[dict[str, Any]] = BOUNDS
+    platform_options: ClassVar[PlatformOptions] = PlatformOptions(
+        port="port",
+        address_flags=frozenset(
+            {"--port", "-p", "--unix-socket", "-u", "--fd", "--endpoint", "-e"}
+        ),
+        host="bind",
+        host_flags=frozenset({"--bind", "-b"}),
+    )
 
-    def negated_flag(self, flag: str) -> str | None:
-        # --no-server-name is daphne's only one.
-        return negation(flag, known_options())
+    def option_strings(self) -> frozenset[str]:
+        return known_options()
+
+    def argparse_parser(self) -> argparse.ArgumentParser:
+        return daphne_parser()  # --endpoint is appended
+
+    def parser_spelling(self, flag: str) -> str:
+        # ARGS writes daphne's --proxy_headers style options with dashes.
+        return daphne_spellings().get(flag, flag)
+
+    def graceful_timeout(self) -> float:
+        """``GRACEFUL_TIMEOUT`` (30 s): Daphne has no such option; this backend's graceful stop
+        waits that long for the requests in flight."""
+        return GRACEFUL_TIMEOUT
 
     def prep_server_args(self) -> list[str]:
         spellings = daphne_spellings()
         argv = []
-        for token in super().prep_server_args():
+        for token in self.user_args():
             flag, equals, value = token.partition("=")
             # --websocket-timeout is daphne's --websocket_timeout
             argv.append(spellings[flag] + equals + value if flag in spellings else token)
         return argv
 
-    def check_args(self, args: Sequence[str]) -> None:
+    def parse(self, errors: ArgsErrors) -> argparse.Namespace:
         spellings = daphne_spellings()
-        errors = ArgsErrors(self, args, PROGRAM, known_options())
-        errors.check_omitted_flags()
-        errors.check_no_print_and_exit(PRINT_AND_EXIT_OPTIONS)
-        parser = daphne_parser()
-        try:
-            # The application first, as in start_server(): an option left without its value
-            # then fails on its own instead of taking the application.
-            with silenced() as captured:
-                options, extra = parser.parse_known_args([targets.asgi_target(), *args])
-        except argparse.ArgumentError as e:
-            raise errors.invalid_value(self._spelled(e.argument_name, spellings), e.message) from e
-        except SystemExit as e:  # combined short flags that reach -h, or parser.error()
-            if not e.code:
-                raise errors.prints_and_exits(PRINT_AND_EXIT_OPTIONS) from e
-            reason = captured.getvalue().strip().splitlines()[-1].partition("error: ")[2]
-            raise errors.rejected(reason) from e
+        options, extra = parse_with_argparse(
+            errors,
+            daphne_parser(),
+            self.command_line(errors.argv),
+            option_strings=lambda name: self._spelled(name, spellings),
+        )
         if extra and not extra[0].startswith("-"):
             raise errors.unexpected_argument(extra[0], application_from("ASGI_APPLICATION"))
         if extra:
             raise errors.unknown_option(option_flag(extra[0]))
+        return options
+
+    def check_values(self, errors: ArgsErrors, parsed: Any) -> None:
+        options: argparse.Namespace = parsed
         if options.verbosity not in VERBOSITY_LEVELS:
             raise errors.invalid_value(["-v", "--verbosity"], "it must be 0, 1, 2 or 3")
         command_line = CommandLineInterface()
@@ -192,7 +234,15 @@ class DaphneServer(BaseServerBackend):
             command_line._get_forwarded_host(options)
             command_line._get_forwarded_port(options)
         except argparse.ArgumentError as e:
-            raise errors.invalid_value(self._spelled(e.argument_name, spellings), e.message) from e
+            spelled = self._spelled(e.argument_name, daphne_spellings())
+            raise errors.invalid_value(spelled, e.message) from e
+        log = options.access_log
+        log_problem = log not in (None, "-") and directory_problem(log)
+        if log_problem:
+            raise errors.invalid_value(["--access-log"], log_problem)
+        for endpoint in daphne_endpoints(options):
+            if endpoint.problem:
+                raise errors.invalid_value(endpoint.option_strings, endpoint.problem)
 
     @staticmethod
     def _spelled(argument_name: str | None, spellings: dict[str, str]) -> list[str]:
@@ -201,9 +251,44 @@ class DaphneServer(BaseServerBackend):
         dashed = [flag for flag, spelling in spellings.items() if spelling in option_strings]
         return [*option_strings, *dashed]
 
-    def start_server(self, *args: str) -> None:
-        with exit_zero_on_stop_signals():
-            DaphneCommandLine().run([targets.asgi_target(), *args])
+    def _options(self, args: Sequence[str]) -> argparse.Namespace:
+        with silenced():  # called after check_args() accepted ``args``
+            return daphne_parser().parse_known_args(self.command_line(args))[0]
 
-    def describe_start(self, args: Sequence[str]) -> str:
-        return super().describe_start([targets.asgi_target(), *args])
+    def listen_address(self, args: Sequence[str]) -> tuple[str, int] | None:
+        options = self._options(args)
+        if options.unix_socket or options.file_descriptor is not None or options.socket_strings:
+            return None
+        return options.host or DEFAULT_HOST, options.port or DEFAULT_PORT
+
+    def plan_start(self, args: Sequence[str]) -> StartPlan:
+        endpoints = daphne_endpoints(self._options(args))
+        # Daphne serves from this process, and finds the application imported (and warm).
+        return StartPlan(addresses=tcp_addresses(endpoints), unix_sockets=unix_sockets(endpoints))
+
+    def stop_signal_handling(self) -> contextlib.AbstractContextManager[object]:
+        return exit_zero_on_stop_signals()
+
+    def run(self, args: Sequence[str], plan: StartPlan) -> None:
+        command_line = DaphneCommandLine()
+        try:
+            command_line.run(self.command_line(args))
+        except SystemExit:  # Daphne's exit(1) when an endpoint failed before serving
+            self._check_listened(command_line.server)
+            raise
+        self._check_listened(command_line.server)
+
+    def _check_listened(self, graceful: GracefulServer) -> None:
+        # After Daphne's log lines ending "CRITICAL Listen failure": one line, exit 1.
+        if graceful.listen_failure:
+            raise self.error(f"Daphne could not listen: {graceful.listen_failure}")
+
+
+def __getattr__(name: str) -> Any:
+    # django-prodserver 3.0 kept its Daphne development server in this module; it is loaded
+    # only when asked for, so that serving with Daphne never imports the runserver machinery.
+    if name == "DaphneRunserver":
+        from .daphne_runserver import DaphneRunserver
+
+        return DaphneRunserver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

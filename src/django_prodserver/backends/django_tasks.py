@@ -33,7 +33,11 @@ if not INSTALLED_DB_WORKER_APPS:
 
 
 class DjangoTasksWorker(DjangoCommandWorker):
-    """Runs ``manage.py db_worker`` of django-tasks-db (or of django-tasks before 0.9)."""
+    """Runs ``manage.py db_worker`` of django-tasks-db (or of django-tasks before 0.9).
+
+    On SIGTERM ``db_worker`` finishes the task it is running, however long it takes; it has no
+    timeout option, so ``graceful_timeout()`` is the default 30 s.
+    """
 
     program = "db_worker"
     command_name = "db_worker"
@@ -44,7 +48,7 @@ class DjangoTasksWorker(DjangoCommandWorker):
             if apps.is_installed(app):
                 return app
         raise self.error(
-            f"backend {self.server_config.get('BACKEND', self.alias)!r} runs the db_worker "
+            f"backend {self.backend_name!r} runs the db_worker "
             f"command of {INSTALLED_DB_WORKER_APPS[0]!r}, which is not in INSTALLED_APPS: add "
             f"{INSTALLED_DB_WORKER_APPS[0]!r} to INSTALLED_APPS."
         )

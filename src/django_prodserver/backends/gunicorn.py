@@ -19,44 +19,86 @@ Before gunicorn starts, the application is imported once in a short-lived child 
 main process stays free of it, so SIGHUP still reloads the code) and every address in ``bind`` is
 checked to be free: a broken application or a busy port is one line and exit status 1, not a
 traceback per worker or gunicorn's retry loop.
+
+Just before each fork the arbiter collects its garbage and freezes what is left (``gc.freeze()``):
+the workers' collectors then leave the inherited objects, and the memory pages they share, alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
+import functools
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
-from gunicorn.app.wsgiapp import WSGIApplication
-from gunicorn.config import Config
-from gunicorn.util import parse_address
+# Imported first on purpose: without gunicorn this import fails here, and the registry turns
+# that into 'pip install "django-prodserver[gunicorn]"'.
+import gunicorn  # noqa: F401
 
-from .. import targets
-from ._options import (
-    ArgsErrors,
-    application_from,
-    lists_joined,
-    negation,
-    option_flag,
-    silenced,
+from ..environment import PlatformOptions
+from .command_line import CommandLineBackend, StartPlan, parse_with_argparse
+from .gunicorn_application import (
+    PROGRAM,
+    USAGE,
+    Config,
+    DjangoGunicornApplication,
+    frozen_before_fork,
+    graceful_on_sigint,
+    parse_address,
+    warm_up_each_worker,
 )
-from ._preflight import (
-    certificate_problem,
-    check_addresses_free,
-    import_application,
-    inherits_sockets,
-    port_problem,
-)
-from .base import BaseServerBackend, args_to_argv
+from .log_config import log_config_problem
+from .option_values import check_tls, missing_package
+from .options import ArgsErrors, application_from, option_flag
+from .preflight import directory_problem, inherits_sockets
+from .ranges import BACKLOG, CONNECTIONS, COUNT, SECONDS, port_problem
 
-PROGRAM = "gunicorn"
-USAGE = "%(prog)s [OPTIONS] [APP_MODULE]"
+__all__ = [
+    "DjangoApplication",
+    "DjangoGunicornApplication",
+    "GunicornServer",
+    "frozen_before_fork",
+    "graceful_on_sigint",
+    "known_options",
+    "warm_up_each_worker",
+]
+
 NO_CONTROL_SOCKET = "--no-control-socket"
 CONTROL_SOCKET_OPTIONS = frozenset({"--control-socket", NO_CONTROL_SOCKET})
 PRINT_AND_EXIT_OPTIONS = frozenset({"-h", "--help", "-v", "--version"})
 # Options that would replace WSGI_APPLICATION as the application.
 APPLICATION_OPTIONS = frozenset({"--paste", "--paster"})
+# Settings with which gunicorn exits at once, or serves from a detached process that no process
+# manager supervises, and why each is refused.
+NOT_SERVING = {
+    "daemon": "prodserver runs gunicorn in the foreground, where a process manager can "
+    "supervise it and stop it",
+    "check_config": "it makes gunicorn check its configuration and exit instead of serving; "
+    "'manage.py prodserver --dry-run' checks it without starting",
+    "print_config": "it makes gunicorn print its configuration and exit instead of serving",
+}
+BOUNDS = {
+    **dict.fromkeys(["-w", "--workers", "--threads"], COUNT),
+    "--worker-connections": CONNECTIONS,
+    "--backlog": BACKLOG,
+    **dict.fromkeys(["-t", "--timeout", "--graceful-timeout", "--keep-alive"], SECONDS),
+}
+# Packages that gunicorn's own worker classes need, and how to install each.
+WORKER_PACKAGES = {
+    "gevent": 'pip install "gunicorn[gevent]"',
+    "eventlet": 'pip install "gunicorn[eventlet]"',
+    "tornado": 'pip install "gunicorn[tornado]"',
+}
+# TLS options gunicorn reads only when it serves HTTPS, that is when certfile is set.
+TLS_OPTIONS = (
+    "ssl_version",
+    "cert_reqs",
+    "ca_certs",
+    "ciphers",
+    "suppress_ragged_eofs",
+    "do_handshake_on_connect",
+)
 
 
 def strict_parser(config: Config) -> argparse.ArgumentParser:
@@ -70,136 +112,56 @@ def strict_parser(config: Config) -> argparse.ArgumentParser:
     return parser
 
 
+@functools.cache
 def known_options() -> frozenset[str]:
-    """Every option string of this gunicorn version's command line."""
+    """Every option string of this gunicorn version's command line (built once: each ``Config()``
+    builds all of gunicorn's settings)."""
     cli_lists = [setting.cli for setting in Config().settings.values() if setting.cli]
     return frozenset(option for cli in cli_lists for option in cli) | PRINT_AND_EXIT_OPTIONS
 
 
-def _repeatable(flag: str) -> bool:
-    actions = strict_parser(Config(USAGE, prog=PROGRAM))._option_string_actions
-    action = actions.get(flag)
-    return action is None or isinstance(action, argparse._AppendAction)
-
-
-# TLS options gunicorn reads only when it serves HTTPS, that is when certfile is set.
-TLS_OPTIONS = (
-    "ssl_version",
-    "cert_reqs",
-    "ca_certs",
-    "ciphers",
-    "suppress_ragged_eofs",
-    "do_handshake_on_connect",
-)
-
-
-class _ConfigFromArgv(Config):  # type: ignore[misc]  # gunicorn ships no type hints
-    """gunicorn's ``Config``, whose parser reads the given argv rather than ``sys.argv``.
-
-    ``Application.load_config()`` calls ``parser.parse_args()`` with no arguments, which reads
-    ``sys.argv``: the ``manage.py prodserver`` command line, Django's own options included.
-    Everything else it does (gunicorn.conf.py, ``--config``, ``GUNICORN_CMD_ARGS``) is kept.
-    """
-
-    def __init__(self, argv: Sequence[str], usage: str | None, prog: str | None) -> None:
-        super().__init__(usage, prog=prog)
-        self.argv = list(argv)
-
-    def parser(self) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = super().parser()
-        parser.allow_abbrev = False  # as in strict_parser(), which checked these arguments
-        parse_args = parser.parse_args
-        argv = self.argv
-
-        def parse_given_argv(
-            args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
-        ) -> argparse.Namespace:
-            return parse_args(argv if args is None else args, namespace)
-
-        parser.parse_args = parse_given_argv  # type: ignore[method-assign,assignment]
-        return parser
-
-
-class DjangoGunicornApplication(WSGIApplication):  # type: ignore[misc]
-    """gunicorn's WSGI application, configured from ``argv`` (options, then APP_MODULE)."""
-
-    def __init__(self, argv: Sequence[str]) -> None:
-        self.argv = list(argv)
-        super().__init__(USAGE, prog=PROGRAM)
-
-    def load_default_config(self) -> None:
-        self.cfg = _ConfigFromArgv(self.argv, self.usage, prog=self.prog)
-
-    def load_config(self) -> None:
-        super().load_config()
-        graceful_on_sigint(self.cfg)
-
-
-def graceful_on_sigint(config: Config) -> None:
-    """Make SIGINT stop the arbiter and its workers as SIGTERM does, keeping the user's hooks."""
-    when_ready = config.when_ready
-    post_worker_init = config.post_worker_init
-
-    def when_ready_then_graceful(arbiter: Any) -> None:
-        # The arbiter dispatches a queued signal to handle_<name>: SIGINT now takes the
-        # graceful path of SIGTERM instead of stopping the workers at once.
-        arbiter.handle_int = arbiter.handle_term
-        when_ready(arbiter)
-
-    def post_worker_init_then_graceful(worker: Any) -> None:
-        # A Ctrl-C reaches the workers too (the whole process group): finish the requests.
-        signal.signal(signal.SIGINT, worker.handle_exit)
-        post_worker_init(worker)
-
-    config.set("when_ready", when_ready_then_graceful)
-    config.set("post_worker_init", post_worker_init_then_graceful)
-
-
-class GunicornServer(BaseServerBackend):
+class GunicornServer(CommandLineBackend):
     """gunicorn serving ``WSGI_APPLICATION``."""
 
     program: ClassVar[str] = PROGRAM
+    print_and_exit_options: ClassVar[frozenset[str]] = PRINT_AND_EXIT_OPTIONS
+    environment_args = "GUNICORN_CMD_ARGS"
+    # How long the workers may finish their requests after SIGTERM before the arbiter kills
+    # them; gunicorn's default is the base's, 30 s.
+    graceful_timeout_options = frozenset({"--graceful-timeout"})
+    bounds: ClassVar[dict[str, Any]] = BOUNDS
+    platform_options: ClassVar[PlatformOptions] = PlatformOptions(
+        port="bind",
+        address_flags=frozenset({"--bind", "-b"}),
+        workers="workers",
+        workers_flags=frozenset({"--workers", "-w"}),
+    )
 
-    def negated_flag(self, flag: str) -> str | None:
-        # gunicorn has few: --no-sendfile, --no-control-socket.
-        return negation(flag, known_options())
+    def option_strings(self) -> frozenset[str]:
+        return known_options()
 
-    def prep_server_args(self) -> list[str]:
+    @functools.cached_property
+    def _actions(self) -> dict[str, argparse.Action]:
+        return strict_parser(Config(USAGE, prog=PROGRAM))._option_string_actions
+
+    def repeatable(self, flag: str) -> bool:
         # A list repeats an option that gunicorn appends to (bind, env, ...); for any other,
         # gunicorn would keep only the last value, so a list is refused.
-        args = lists_joined(self, PROGRAM, lambda flag: False, _repeatable)
-        argv = args_to_argv(args, self.process_name, self.negated_flag)
-        known = known_options()
+        action = self._actions.get(flag)
+        return action is None or isinstance(action, argparse._AppendAction)
+
+    def prep_server_args(self) -> list[str]:
+        argv = self.user_args()
         user_sets_socket = any(option_flag(token) in CONTROL_SOCKET_OPTIONS for token in argv)
-        if NO_CONTROL_SOCKET in known and not user_sets_socket:
+        if NO_CONTROL_SOCKET in self.known_options and not user_sets_socket:
             argv = [NO_CONTROL_SOCKET, *argv]
         return argv
 
-    def check_args(self, args: Sequence[str]) -> None:
-        errors = ArgsErrors(self, args, PROGRAM, known_options())
-        errors.check_omitted_flags()
-        errors.check_no_print_and_exit(PRINT_AND_EXIT_OPTIONS)
-        options = self._parse(errors, args)
-        self._validate_values(errors, options)
-        targets.wsgi_target()
-
-    def _parse(self, errors: ArgsErrors, args: Sequence[str]) -> argparse.Namespace:
+    def parse(self, errors: ArgsErrors) -> argparse.Namespace:
         parser = strict_parser(Config(USAGE, prog=PROGRAM))
-        # Raise ArgumentError instead of printing usage and exiting.
-        parser.exit_on_error = False
-        try:
-            # Combined short flags ("-hD") still reach argparse's help or version action, and
-            # parser.error() still prints and exits: keep that off the terminal.
-            with silenced() as captured:
-                options, extra = parser.parse_known_args(list(args))
-        except argparse.ArgumentError as e:
-            option_strings = e.argument_name.split("/") if e.argument_name else []
-            raise errors.invalid_value(option_strings, e.message) from e
-        except SystemExit as e:
-            if not e.code:
-                raise errors.prints_and_exits(PRINT_AND_EXIT_OPTIONS) from e
-            reason = captured.getvalue().strip().splitlines()[-1].partition("error: ")[2]
-            raise errors.rejected(reason) from e
+        options, extra = parse_with_argparse(
+            errors, parser, print_and_exit_options=PRINT_AND_EXIT_OPTIONS
+        )
         # gunicorn's APP_MODULE positional takes the first positional arguments; any later
         # ones are left over with the unknown options.
         positionals = [*options.args, *(token for token in extra if not token.startswith("-"))]
@@ -209,7 +171,13 @@ class GunicornServer(BaseServerBackend):
             raise errors.unknown_option(option_flag(extra[0]))
         if getattr(options, "paste", None) is not None:
             raise errors.not_allowed(APPLICATION_OPTIONS, application_from("WSGI_APPLICATION"))
+        for name, why in NOT_SERVING.items():
+            if getattr(options, name, None):
+                raise errors.not_allowed(Config().settings[name].cli, why)
         return options
+
+    def check_values(self, errors: ArgsErrors, parsed: Any) -> None:
+        self._validate_values(errors, parsed)
 
     def _validate_values(self, errors: ArgsErrors, options: argparse.Namespace) -> None:
         """Run gunicorn's own validator of each setting given, as loading its config would."""
@@ -252,46 +220,79 @@ class GunicornServer(BaseServerBackend):
         if "workers" in given and config.workers < 1:
             # gunicorn accepts 0, and then serves nothing.
             raise errors.invalid_value(cli["workers"].cli, "at least 1 worker is needed")
+        try:
+            config.env  # noqa: B018 - splits each 'env' entry, as the arbiter will
+        except RuntimeError as e:
+            raise errors.invalid_value(cli["raw_env"].cli, f"{e}: write it as NAME=VALUE") from e
+        config_file = str(config.config or "") if "config" in given else ""
+        if (
+            config_file
+            and not config_file.startswith("python:")
+            and not Path(config_file).is_file()
+        ):
+            raise errors.invalid_value(cli["config"].cli, f"the file {config_file!r} is missing")
+        for name in ("pidfile", "accesslog", "errorlog"):  # files gunicorn creates
+            path = getattr(config, name) if name in given else None
+            missing = isinstance(path, str) and path != "-" and directory_problem(path)
+            if missing:
+                raise errors.invalid_value(cli[name].cli, missing)
+        for name, file_format in (("logconfig", "ini"), ("logconfig_json", "json")):
+            log_problem = name in given and log_config_problem(getattr(config, name), file_format)
+            if log_problem:
+                raise errors.invalid_value(cli[name].cli, log_problem)
         if "worker_class" in given:
             try:
                 config.worker_class  # noqa: B018 - loads the class, as the arbiter will
             except Exception as e:
-                # gunicorn appends the import's whole traceback: "...not found: \n\n[Traceback".
-                reason = str(e).split("\n\n[")[0].rstrip(": ")
+                # gunicorn appends the import's whole traceback: "...not found: \n\n[Trace".
+                failure = str(e).split("\n\n[")[0].rstrip(": ")
+                reason = missing_package(e, WORKER_PACKAGES) or failure
                 raise errors.invalid_value(cli["worker_class"].cli, reason) from e
-        tls_options = [name for name in TLS_OPTIONS if name in given]
-        if tls_options and not config.certfile:
-            raise errors.invalid_value(
-                cli[tls_options[0]].cli, "gunicorn ignores it unless 'certfile' is set"
-            )
-        if "certfile" in given or "keyfile" in given:
-            if not config.certfile:
-                raise errors.invalid_value(
-                    cli["keyfile"].cli, "HTTPS needs 'certfile' too; set it, or remove 'keyfile'"
-                )
-            problem = certificate_problem(config.certfile, config.keyfile)
-            if problem:
-                option = "keyfile" if "keyfile" in given else "certfile"
-                raise errors.invalid_value(cli[option].cli, problem)
+        check_tls(
+            errors,
+            {name: getattr(config, name) for name in ("certfile", "keyfile")},
+            lambda name: cli[name].cli,
+            given.__contains__,
+            certificate="certfile",
+            key="keyfile",
+            dependent=TLS_OPTIONS,
+        )
 
-    def start_server(self, *args: str) -> None:
-        target = targets.wsgi_target()
-        application = DjangoGunicornApplication([*args, target])
+    def plan_start(self, args: Sequence[str]) -> StartPlan:
+        application = DjangoGunicornApplication(self.command_line(args), self.healthcheck())
         config = application.cfg
-        if not inherits_sockets():
-            try:
-                addresses = [address for address in config.address if isinstance(address, tuple)]
-            except RuntimeError as e:  # a bind from gunicorn.conf.py or GUNICORN_CMD_ARGS
-                raise self.error(f"gunicorn cannot start: {e}") from e
-            check_addresses_free(self, addresses, reuse_port=config.reuse_port)
-        # With preload, gunicorn imports the application here itself: import it here first.
-        import_application(self, target, isolated=not config.preload_app)
-        # Workers are forked from this process: a database connection opened here (by the
-        # system checks, say) must not be shared by all of them.
-        from django.db import connections
+        for name, why in NOT_SERVING.items():
+            if getattr(config, name, False):  # from gunicorn.conf.py: ARGS were checked
+                raise self.error(
+                    f"gunicorn cannot start: its configuration sets {name!r} ({config.config}): "
+                    f"{why}."
+                )
+        try:
+            addresses = list(config.address)
+        except RuntimeError as e:  # a bind from gunicorn.conf.py or GUNICORN_CMD_ARGS
+            raise self.error(f"gunicorn cannot start: {e}") from e
+        listens_itself = not inherits_sockets()
+        return StartPlan(
+            config=application,
+            addresses=[a for a in addresses if isinstance(a, tuple)] if listens_itself else [],
+            unix_sockets=[a for a in addresses if isinstance(a, str)] if listens_itself else [],
+            reuse_port=bool(config.reuse_port),
+            # With preload, gunicorn imports the application here itself: import it here
+            # first. Without, only try it in a child: SIGHUP then still reloads the code.
+            isolated=not config.preload_app,
+        )
 
-        connections.close_all()
-        application.run()
+    def run(self, args: Sequence[str], plan: StartPlan) -> None:
+        plan.config.run()
 
-    def describe_start(self, args: Sequence[str]) -> str:
-        return super().describe_start([*args, targets.wsgi_target()])
+    def listen_address(self, args: Sequence[str]) -> tuple[str, int] | None:
+        config = DjangoGunicornApplication(self.command_line(args)).cfg
+        addresses = [address for address in config.address if isinstance(address, tuple)]
+        return (str(addresses[0][0]), int(addresses[0][1])) if addresses else None
+
+    def worker_processes(self, args: Sequence[str]) -> int:
+        return int(DjangoGunicornApplication(self.command_line(args)).cfg.workers)
+
+
+# django-prodserver 2.x and 3.0 named the gunicorn application class so.
+DjangoApplication = DjangoGunicornApplication

@@ -14,7 +14,6 @@ is found here from the settings, exactly as the backend finds it (``DJANGO_SETTI
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Callable
 
 from django.core.handlers.asgi import ASGIHandler
@@ -23,15 +22,6 @@ from .. import targets
 
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
-
-
-def import_target(target: str) -> Any:
-    """The object a ``module:attribute`` target names."""
-    module_name, _, attribute = target.partition(":")
-    found: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        found = getattr(found, part)
-    return found
 
 
 async def answer_lifespan(receive: Receive, send: Send) -> None:
@@ -59,7 +49,7 @@ class LifespanAnswered:
 
 
 def project_application() -> LifespanAnswered:
-    return LifespanAnswered(import_target(targets.asgi_target()))
+    return LifespanAnswered(targets.import_target(targets.asgi_target()))
 
 
 application = project_application()

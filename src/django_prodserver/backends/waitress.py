@@ -11,10 +11,11 @@ loopback host.
 Before waitress starts, the application is imported and every address it will listen on is
 checked to be free: a broken application or a busy port is one line and exit status 1.
 
-waitress installs no SIGTERM handler, so SIGTERM would kill it in the middle of its requests.
-This backend handles SIGTERM and SIGINT: it stops accepting connections, lets the requests in
-flight finish and their responses reach the client (for up to ``GRACEFUL_TIMEOUT`` seconds),
-then exits with status 0. A second signal skips the wait.
+waitress installs no SIGTERM handler, so SIGTERM (and SIGHUP) would kill it in the middle of its
+requests. This backend handles SIGTERM, SIGINT and SIGHUP alike: it stops accepting connections,
+lets the requests in flight finish and their responses reach the client (for up to
+``GRACEFUL_TIMEOUT`` seconds), then exits with status 0. A second signal skips the wait.
+waitress cannot reload its code in place, so SIGHUP is a graceful stop rather than a reload.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import getopt
 import logging
 import signal
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import Any, Callable, ClassVar
 
@@ -36,26 +37,32 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 from waitress.utilities import logger as waitress_logger
 
-from .. import targets
-from ._options import (
-    STOP_SIGNALS,
-    ArgsErrors,
-    application_from,
-    lists_joined,
-    negation,
-    option_flag,
-)
-from ._preflight import check_addresses_free, import_application, port_problem
-from .base import BaseServerBackend, args_to_argv, flag_for
+from ..environment import PlatformOptions
+from ..stop_signals import STOP_SIGNALS, stop_signals_handled
+from .base import DEFAULT_GRACEFUL_TIMEOUT, flag_for
+from .command_line import CommandLineBackend, StartPlan
+from .options import ArgsErrors, application_from, option_flag
+from .ranges import BACKLOG, CONNECTIONS, COUNT, SECONDS, port_problem
 
 PROGRAM = "waitress-serve"
 SERVER = "waitress"
 LOOPBACK = "127.0.0.1"
-#: How long in-flight requests may take to finish after SIGTERM: gunicorn's default.
-GRACEFUL_TIMEOUT = 30.0
+#: How long in-flight requests may take to finish after a stop signal: waitress has no such
+#: option, and this backend's graceful stop waits the default graceful timeout.
+GRACEFUL_TIMEOUT = DEFAULT_GRACEFUL_TIMEOUT
+#: The signals that stop waitress gracefully: SIGHUP too, which would otherwise kill it (and its
+#: requests in flight) as the default action of a signal waitress does not handle.
+GRACEFUL_STOP_SIGNALS = (*STOP_SIGNALS, signal.SIGHUP)
 # The options that choose where waitress listens; without any, it would take 0.0.0.0.
 ADDRESS_OPTIONS = frozenset({"--host", "--listen", "--unix-socket"})
 RUNNER_OPTIONS = ("help", "call")  # the runner's own, not adjustments
+BOUNDS = {
+    "--threads": COUNT,
+    "--backlog": BACKLOG,
+    "--connection-limit": CONNECTIONS,
+    **dict.fromkeys(["--channel-timeout", "--cleanup-interval"], SECONDS),
+    "--asyncore-loop-timeout": SECONDS,
+}
 
 
 def _casts() -> dict[str, Callable[[Any], Any]]:
@@ -74,62 +81,74 @@ def known_options() -> frozenset[str]:
     return frozenset(options)
 
 
-def _parse(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
-    kw, positionals = Adjustments.parse_args(list(argv))
-    return kw, positionals
+def _adjustments(argv: Sequence[str]) -> dict[str, Any]:
+    """The adjustments ``argv`` sets, without the runner's own options."""
+    kw, _ = Adjustments.parse_args(list(argv))
+    return {key: value for key, value in kw.items() if key not in RUNNER_OPTIONS}
 
 
-class WaitressServer(BaseServerBackend):
+class WaitressServer(CommandLineBackend):
     """waitress serving ``WSGI_APPLICATION``."""
 
     program: ClassVar[str] = PROGRAM
+    server_name: ClassVar[str] = SERVER
+    print_and_exit_options: ClassVar[frozenset[str]] = frozenset({"--help"})
+    bounds: ClassVar[dict[str, Any]] = BOUNDS
+    platform_options: ClassVar[PlatformOptions] = PlatformOptions(
+        port="port",
+        address_flags=frozenset({"--port", "--listen", "--unix-socket"}),
+        host="host",
+        host_flags=frozenset({"--host"}),
+    )
 
-    def negated_flag(self, flag: str) -> str | None:
-        # Every boolean adjustment has one: --no-ipv6, --no-expose-tracebacks, ...
-        return negation(flag, known_options())
+    def option_strings(self) -> frozenset[str]:
+        return known_options()
+
+    def repeatable(self, flag: str) -> bool:
+        # waitress keeps the last value of a repeated option; it adds up only --listen.
+        return flag == "--listen"
 
     def prep_server_args(self) -> list[str]:
-        # waitress keeps the last value of a repeated option; it adds up only --listen.
-        args = lists_joined(self, SERVER, lambda flag: False, lambda flag: flag == "--listen")
-        argv = args_to_argv(args, self.process_name, self.negated_flag)
+        argv = self.user_args()
         if not self._sets_address(argv):
             argv = [f"--host={LOOPBACK}", *argv]
         return argv
 
     def _sets_address(self, argv: Sequence[str]) -> bool:
         try:
-            kw, _ = _parse(argv)
+            adjustments = _adjustments(argv)
         except getopt.GetoptError:
             return True  # check_args() reports the problem; add nothing to it
-        return any(flag_for(key) in ADDRESS_OPTIONS for key in kw)
+        return any(flag_for(key) in ADDRESS_OPTIONS for key in adjustments)
 
-    def check_args(self, args: Sequence[str]) -> None:
-        known = known_options()
-        errors = ArgsErrors(self, args, SERVER, known)
-        errors.check_omitted_flags()
-        for token in args:
+    def parse(self, errors: ArgsErrors) -> dict[str, Any]:
+        for token in errors.argv:
             # getopt would take a unique prefix ("--po" for "--port"); a typo should not.
-            if token.startswith("--") and option_flag(token) not in known:
+            if token.startswith("--") and option_flag(token) not in self.known_options:
                 raise errors.unknown_option(option_flag(token))
         try:
-            kw, positionals = _parse(args)
+            kw, positionals = Adjustments.parse_args(list(errors.argv))
         except getopt.GetoptError as e:  # a value missing, or given to a flag
             raise errors.invalid_value(["--" + e.opt], e.msg) from e
         if positionals:
             raise errors.unexpected_argument(positionals[0], application_from("WSGI_APPLICATION"))
-        if kw["help"]:
-            raise errors.prints_and_exits(["--help"])
         if kw["call"]:
             raise errors.not_allowed(["--call"], application_from("WSGI_APPLICATION"))
-        adjustments = {key: value for key, value in kw.items() if key not in RUNNER_OPTIONS}
-        self._check_values(errors, adjustments)
-        self._check_ranges(errors, adjustments)
+        return {key: value for key, value in kw.items() if key not in RUNNER_OPTIONS}
+
+    def check_values(self, errors: ArgsErrors, parsed: Any) -> None:
+        casts = _casts()
+        for key, value in parsed.items():
+            try:
+                casts[key](value)
+            except ValueError as e:
+                raise errors.invalid_value([flag_for(key)], str(e)) from e
+        self._check_ranges(errors, parsed)
         try:
             # Resolves the addresses and checks the options against each other; binds nothing.
-            Adjustments(**adjustments)
+            Adjustments(**parsed)
         except ValueError as e:
             raise errors.rejected(str(e)) from e
-        targets.wsgi_target()
 
     def _check_ranges(self, errors: ArgsErrors, adjustments: Mapping[str, Any]) -> None:
         """What waitress accepts and then serves wrongly: a port it wraps round (70000 is
@@ -154,31 +173,18 @@ class WaitressServer(BaseServerBackend):
 
     def _user_flags(self) -> set[str]:
         # Looks at ARGS alone: the backend adds --host itself when ARGS sets no address.
-        return {option_flag(token) for token in BaseServerBackend.prep_server_args(self)}
+        return {option_flag(token) for token in self.args}
 
-    def _check_values(self, errors: ArgsErrors, adjustments: Mapping[str, Any]) -> None:
-        casts = _casts()
-        for key, value in adjustments.items():
-            try:
-                casts[key](value)
-            except ValueError as e:
-                raise errors.invalid_value([flag_for(key)], str(e)) from e
+    def plan_start(self, args: Sequence[str]) -> StartPlan:
+        adjustments = Adjustments(**_adjustments(args))
+        if adjustments.unix_socket:
+            return StartPlan(unix_sockets=[adjustments.unix_socket])
+        return StartPlan(addresses=[sockaddr[:2] for _, _, _, sockaddr in adjustments.listen])
 
-    def start_server(self, *args: str) -> None:
-        kw, _ = _parse(args)
-        adjustments = Adjustments(**{k: v for k, v in kw.items() if k not in RUNNER_OPTIONS})
-        if not adjustments.unix_socket:
-            check_addresses_free(
-                self, [sockaddr[:2] for family, _, _, sockaddr in adjustments.listen]
-            )
-        import_application(self, targets.wsgi_target())
-        argv = [PROGRAM, *args, targets.wsgi_target()]
-        status = waitress.runner.run(argv=argv, _serve=serve_until_stopped)
-        if status:  # the runner has printed why
-            raise SystemExit(status)
-
-    def describe_start(self, args: Sequence[str]) -> str:
-        return super().describe_start([*args, targets.wsgi_target()])
+    def run(self, args: Sequence[str], plan: StartPlan) -> int:
+        argv = [PROGRAM, *self.command_line(args)]
+        # The runner prints why when it fails, and returns the status.
+        return int(waitress.runner.run(argv=argv, _serve=serve_until_stopped) or 0)
 
 
 class StopRequest:
@@ -202,14 +208,8 @@ class StopRequest:
         self.signals += 1
         self.wake()
 
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self.handle) for sig in STOP_SIGNALS}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+    def installed(self) -> contextlib.AbstractContextManager[None]:
+        return stop_signals_handled(self.handle, GRACEFUL_STOP_SIGNALS)
 
 
 def listeners(socket_map: Mapping[int, Any]) -> list[Any]:

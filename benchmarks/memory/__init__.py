@@ -1,0 +1,1 @@
+"""Memory of every server, started by prodserver and by its own command line."""
