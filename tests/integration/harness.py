@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import os
 import signal
 import socket
@@ -17,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,28 @@ PROJECT_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "project"
 MANAGE_PY = PROJECT_DIR / "manage.py"
 
 
+# CI runs three suites at once on one machine. A port the kernel picks for one of them may be
+# picked for another a moment later, whose server then answers the first suite's requests; so
+# each suite may be given a range of its own ("20000-23999"), below the kernel's ephemeral ports.
+_PORT_RANGE = os.environ.get("PRODSERVER_TEST_PORTS", "")
+_next_ports: Iterator[int] | None = None
+if _PORT_RANGE:
+    _low, _, _high = _PORT_RANGE.partition("-")
+    _next_ports = itertools.cycle(range(int(_low), int(_high) + 1))
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now: the next free one of this suite's range, if it has one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(1000):
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            port = next(_next_ports) if _next_ports is not None else 0
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise AssertionError(f"no free port on {host} in PRODSERVER_TEST_PORTS={_PORT_RANGE!r}")
 
 
 def write_settings(directory: Path, processes: dict[str, Any], extra: str = "") -> str:

@@ -64,14 +64,14 @@ def test_a_server_with_a_healthcheck_answering_200_serves_warm(
     counts = first_counts(server, workers)
     assert len(counts) == workers, f"requests reached {len(counts)} of {workers} workers"
     assert set(counts.values()) == {2 if warm else 1}, server.output
-    assert server.stop() == 0
+    assert server.stop(timeout=30) == 0
 
 
 def test_without_a_healthcheck_workers_start_cold(start_server: StartServer) -> None:
     server = start_server({"web": {"BACKEND": "granian-wsgi", "ARGS": {"port": "{port}"}}})
     server.wait_ready("/pid/")
-    assert set(first_counts(server, 1).values()) == {1}
-    assert server.stop() == 0
+    assert set(first_counts(server, 1).values()) == {1}, server.output
+    assert server.stop(timeout=30) == 0
 
 
 Refusal = Callable[[Path], None]
