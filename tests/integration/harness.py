@@ -116,14 +116,30 @@ class ServerProcess:
         scheme: str = "http",
         env: Mapping[str, str] | None = None,
     ) -> None:
+        env = {**subprocess_env(), **(env or {})}
+        self._start(manage_command(directory, *args), PROJECT_DIR, env, directory / "server.log")
         self.port = port
         self.scheme = scheme
-        self.log_path = directory / "server.log"
-        self._log = self.log_path.open("w")
+
+    @classmethod
+    def of_command(
+        cls, argv: list[str], *, cwd: Path, env: Mapping[str, str], port: int, log_path: Path
+    ) -> ServerProcess:
+        """Another command that ends in a server on ``port``: a script, honcho."""
+        server = cls.__new__(cls)
+        server._start(argv, cwd, env, log_path)
+        server.port = port
+        server.scheme = "http"
+        return server
+
+    def _start(self, argv: list[str], cwd: Path, env: Mapping[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("w")
+        # A session of its own, so that kill() reaches every process the command started.
         self.proc = subprocess.Popen(
-            manage_command(directory, *args),
-            cwd=PROJECT_DIR,
-            env={**subprocess_env(), **(env or {})},
+            argv,
+            cwd=cwd,
+            env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -131,7 +147,8 @@ class ServerProcess:
 
     @property
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def url(self, path: str = "/") -> str:
@@ -179,10 +196,10 @@ class ServerProcess:
             ) from None
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):  # it may exit on its own meanwhile
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        # The whole session, even after the command exited: what it started may outlive it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
         self._log.close()
 
 

@@ -12,15 +12,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .harness import MANAGE_PY, PROJECT_DIR, free_port, run_manage, write_settings
+from .harness import MANAGE_PY, PROJECT_DIR, ServerProcess, free_port, run_manage, write_settings
 
 pytestmark = pytest.mark.integration
 
@@ -139,41 +136,22 @@ def test_a_procfile_runs_under_honcho_and_its_web_process_answers(tmp_path: Path
         f"PATH={Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}\n"
     )
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-    log = (tmp_path / "honcho.log").open("w")
-    honcho = subprocess.Popen(
+    honcho = ServerProcess.of_command(
         [str(HONCHO), "start", "--no-colour", "web"],
         cwd=output,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        port=port,
+        log_path=tmp_path / "honcho.log",
     )
     try:
-        status, body = _first_answer(f"http://127.0.0.1:{port}/", honcho, tmp_path / "honcho.log")
-        assert (status, body) == (200, "Hello from testsite")
-        honcho.send_signal(signal.SIGTERM)
-        assert honcho.wait(timeout=30) == 128 + signal.SIGTERM  # honcho's status for a SIGTERM
+        response = honcho.wait_ready("/")
+        assert (response.status, response.body) == (200, "Hello from testsite")
+        assert honcho.stop(timeout=30) == 128 + signal.SIGTERM  # honcho's status for a SIGTERM
     finally:
-        if honcho.poll() is None:
-            os.killpg(honcho.pid, signal.SIGKILL)
-            honcho.wait(timeout=10)
-        log.close()
+        honcho.kill()
     output_text = (tmp_path / "honcho.log").read_text()
     assert "Starting process 'web' with backend 'gunicorn'." in output_text
     assert "web.1 stopped (rc=0)" in output_text  # the server drained and exited cleanly
-
-
-def _first_answer(url: str, process: subprocess.Popen[bytes], log: Path) -> tuple[int, str]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"honcho exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.status, response.read().decode()
-        except (OSError, urllib.error.URLError):
-            time.sleep(0.2)
-    raise AssertionError(f"no answer from {url} within 30 s:\n{log.read_text()}")
 
 
 def test_the_deploying_page_shows_what_the_example_project_exports() -> None:
