@@ -60,6 +60,8 @@ SERVERS = {
     },
 }
 SIGNALS = {"15": "SIGTERM", "2": "SIGINT", "1": "SIGHUP"}
+# A signal is in a test's id as a parameter (its number) or as a word of the name ("sigint").
+WORD_SIGNALS = {**SIGNALS, **{name.lower(): name for name in SIGNALS.values()}}
 
 
 def _requests_in_flight(test_id: str) -> int:
@@ -90,14 +92,9 @@ def stop_of(test_id: str) -> tuple[str, str]:
     server = next(
         (alias for key, alias in SERVERS.items() if key in params or f"_{key}_" in name), "?"
     )
-    signal = next(
-        (
-            SIGNALS.get(word, word.upper())
-            for word in words
-            if word.upper() in SIGNALS.values() or word in SIGNALS
-        ),
-        "SIGTERM",  # the tests named for draining without a signal in their name send SIGTERM
-    )
+    signals = [WORD_SIGNALS[word.lower()] for word in words if word.lower() in WORD_SIGNALS]
+    # The tests named for draining, with no signal in their name, send SIGTERM.
+    signal = signals[0] if signals else "SIGTERM"
     if "process_group" in name:
         signal += " to the process group"
     return server, signal
