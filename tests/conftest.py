@@ -28,15 +28,20 @@ def default_ports_taken() -> Iterator[None]:
     A port that something else already holds is just as busy, and is left alone.
     """
     held = []
-    for port in DEFAULT_PORTS:
-        sock = socket.socket()
-        try:
-            sock.bind(("127.0.0.1", port))
-            sock.listen()
-        except OSError:
-            sock.close()
-            continue
-        held.append(sock)
+    # IPv6 loopback too, where the machine has it: a server given "::1" and no port binds there.
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        for port in DEFAULT_PORTS:
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+            except OSError:  # no IPv6 here
+                break
+            try:
+                sock.bind((host, port))
+                sock.listen()
+            except OSError:
+                sock.close()
+                continue
+            held.append(sock)
     yield
     for sock in held:
         sock.close()
