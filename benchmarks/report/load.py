@@ -354,8 +354,10 @@ def soak_section(results: Results) -> str:
     commands = [f"- {result.label}: `{result.command}`" for result in results.soak]
     return (
         "## 6. Soak\n\n"
-        f"Each server started by prodserver, warmed up for {soak.WARMUP} s (the same load, but a "
-        "new connection per request so that every worker is warmed), then loaded with wrk cycling "
+        f"Each server started by prodserver, warmed up for {soak.WARMUP} s with a new connection "
+        "per request (so that every worker is warmed), then for "
+        f"{soak.WARMUP} s more with the soak's own kept-alive load (so that every worker has "
+        "reached its high-water mark of requests at once), then loaded with wrk cycling "
         "through all three views (`--timeout 5s`: a slower response counts as failed). "
         "Worker USS is sampled after the warm-up and at the end; growth is that of the worker "
         "that grew most. After the load the server gets SIGTERM; its exit status is shown. The "
