@@ -55,7 +55,7 @@ class RegistryCost:
     command_seconds: list[float] = field(
         default_factory=list
     )  # manage.py prodserver --list-backends
-    scans: dict[str, int] = field(default_factory=dict)  # mode -> calls of registry._distributions
+    scans: dict[str, int] = field(default_factory=dict)  # mode -> entry_points._distributions calls
     metadata_imported: dict[str, bool] = field(
         default_factory=dict
     )  # mode -> importlib.metadata loaded

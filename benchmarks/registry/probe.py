@@ -23,17 +23,17 @@ def probe(mode: str) -> dict[str, object]:
 
     django.setup()  # as in manage.py: not part of the figure
 
-    from django_prodserver import registry
+    from django_prodserver import entry_points, registry
 
     scans = 0
-    scan = registry._distributions
+    scan = entry_points._distributions
 
     def counted() -> object:
         nonlocal scans
         scans += 1
         return scan()
 
-    registry._distributions = counted  # type: ignore[assignment]
+    entry_points._distributions = counted  # type: ignore[assignment]
     started = time.perf_counter()
     if mode == "resolve-alias":
         registry.resolve(ALIAS)

@@ -52,7 +52,7 @@ def registry_section(results: Results) -> str:
         "of `--list-backends`, which imports every registered backend; the command column is the "
         'whole `manage.py prodserver --list-backends` process. "resolve dotted" resolves '
         "`django_prodserver.backends.waitress.WaitressServer` and the `module:Class` form; "
-        '"scans" counts calls of `registry._distributions` (dotted / alias).\n\n'
+        '"scans" counts calls of `entry_points._distributions` (dotted / alias).\n\n'
         + table(
             [
                 "synthetic distributions",
