@@ -45,8 +45,8 @@ VERSION = metadata.version("granian")
 GRANIAN = tuple(int(part) for part in VERSION.split(".")[:2])
 GRANIAN_2 = GRANIAN >= (2, 0)
 THREADS = DJANGO_WSGI_BLOCKING_THREADS  # the default: 8, or 2 x CPUs + 1 on up to 3 CPUs
-# The other default prodserver chooses: a killed worker is replaced.
-RESPAWN = {"respawn_failed_workers": True}
+# The other defaults prodserver chooses: a killed worker is replaced, a stop is bounded.
+DEFAULTS = {"respawn_failed_workers": True, "workers_kill_timeout": 30}
 GRANIAN_LOOPS = next(param.type.choices for param in granian_cli.params if param.name == "loop")
 
 
@@ -165,10 +165,10 @@ def test_init_without_args(
     assert server.prep_server_args() == []
     call = server.granian_call([])
     if interface == "wsgi":
-        expected = {"interface": "wsgi", "blocking_threads": THREADS, **RESPAWN}
+        expected = {"interface": "wsgi", "blocking_threads": THREADS, **DEFAULTS}
         assert call == (WSGI_TARGET, expected, True)
     else:
-        assert call == (ASGI_TARGET, {"interface": interface, **RESPAWN}, True)
+        assert call == (ASGI_TARGET, {"interface": interface, **DEFAULTS}, True)
 
 
 @pytest.mark.parametrize(("cls", "alias", "backend", "interface"), BACKENDS)
@@ -181,7 +181,7 @@ def test_init_with_args(
     assert server.prep_server_args() == ["--workers=2", "--port=9000"]
     kwargs = server.granian_call(server.prep_server_args()).kwargs
     pool = {"blocking_threads": THREADS} if interface == "wsgi" else {}
-    assert kwargs == {"interface": interface, "port": 9000, "workers": 2, **pool, **RESPAWN}
+    assert kwargs == {"interface": interface, "port": 9000, "workers": 2, **pool, **DEFAULTS}
 
 
 # -- ARGS to keyword arguments ---------------------------------------------------------------
@@ -244,7 +244,7 @@ def test_wsgi_kwargs(args: dict[str, Any], expected: dict[str, Any]) -> None:
     assert kwargs_for(args) == {
         "interface": "wsgi",
         "blocking_threads": THREADS,
-        **RESPAWN,
+        **DEFAULTS,
         **expected,
     }
 
@@ -264,7 +264,7 @@ def test_wsgi_kwargs(args: dict[str, Any], expected: dict[str, Any]) -> None:
     ],
 )
 def test_wsgi_thread_pool(args: Any, expected: dict[str, Any]) -> None:
-    assert kwargs_for(args) == {"interface": "wsgi", **RESPAWN, **expected}
+    assert kwargs_for(args) == {"interface": "wsgi", **DEFAULTS, **expected}
 
 
 @pytest.mark.parametrize(("cpus", "threads"), [(1, 3), (2, 5), (3, 7), (4, 8), (64, 8)])
@@ -294,7 +294,7 @@ def test_wsgi_thread_pool_reaches_granian(served: Served) -> None:
 )
 def test_asgi_kwargs(args: dict[str, Any], expected: dict[str, Any]) -> None:
     interface = args.get("interface", "asginl")
-    assert kwargs_for(args, "granian-asgi") == {"interface": interface, **RESPAWN, **expected}
+    assert kwargs_for(args, "granian-asgi") == {"interface": interface, **DEFAULTS, **expected}
 
 
 @pytest.mark.parametrize(
@@ -312,7 +312,7 @@ def test_asgi_kwargs(args: dict[str, Any], expected: dict[str, Any]) -> None:
 )
 def test_formats_give_the_same_kwargs(args: Any) -> None:
     expected = {"interface": "asginl", "websockets": False, "workers": 2, "log_level": "debug"}
-    expected.update(RESPAWN)
+    expected.update(DEFAULTS)
     assert kwargs_for(args, "granian-asgi") == expected
 
 
@@ -349,6 +349,7 @@ def test_kwargs_follow_the_constructor_order_after_the_interface() -> None:
         "blocking_threads",
         "websockets",
         "respawn_failed_workers",
+        "workers_kill_timeout",
     ]
     assert list(kwargs) == expected
 
@@ -745,7 +746,7 @@ def test_ssl_kwargs(certificate: tuple[Path, Path]) -> None:
         "blocking_threads": THREADS,
         "ssl_cert": cert,
         "ssl_key": key,
-        **RESPAWN,
+        **DEFAULTS,
     }
 
 
@@ -789,8 +790,8 @@ def test_describe_start() -> None:
     server = make("granian-wsgi", {"host": "127.0.0.1", "port": 8000, "workers": 2})
     assert server.describe_start(server.prep_server_args()) == (
         "Granian('testsite.wsgi:application', interface='wsgi', address='127.0.0.1', "
-        f"port=8000, workers=2, blocking_threads={THREADS}, respawn_failed_workers=True)"
-        ".serve(target_loader=load_application)"
+        f"port=8000, workers=2, blocking_threads={THREADS}, respawn_failed_workers=True, "
+        "workers_kill_timeout=30).serve(target_loader=load_application)"
     )
 
 
@@ -798,7 +799,8 @@ def test_describe_start_masks_secrets_and_shows_serve_without_preloading() -> No
     server = make("granian-asgi", {"ssl-keyfile-password": "hunter2"}, PRELOAD=False)
     assert server.describe_start(server.prep_server_args()) == (
         "Granian('testsite.asgi:application', interface='asginl', ssl_key_password='***', "
-        "respawn_failed_workers=True).serve()"
+        "respawn_failed_workers=True, "
+        "workers_kill_timeout=30).serve()"
     )
 
 
@@ -1012,7 +1014,8 @@ def test_command_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.splitlines() == [
         "Would start process 'web' with backend 'granian-asgi' (GranianServer):",
         "Granian('testsite.asgi:application', interface='asginl', workers=2, "
-        "websockets=False, respawn_failed_workers=True).serve(target_loader=load_application)",
+        "websockets=False, respawn_failed_workers=True, "
+        "workers_kill_timeout=30).serve(target_loader=load_application)",
         "Port: the server's default; PORT is not set.",
         "Workers: set by ARGS['workers'].",
     ]

@@ -268,7 +268,8 @@ def test_dry_run_shows_the_variables_it_would_not_apply(monkeypatch: pytest.Monk
     call, ignored = server.describe_start(server.prep_server_args()).splitlines()
     assert call == (
         "Granian('testsite.asgi:application', interface='asginl', workers=2, "
-        "respawn_failed_workers=True).serve(target_loader=load_application)"
+        "respawn_failed_workers=True, "
+        "workers_kill_timeout=30).serve(target_loader=load_application)"
     )
     assert ignored == (
         "Process 'web': GRANIAN_BACKLOG is set, but only the granian command reads it; "

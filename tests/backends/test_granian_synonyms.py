@@ -184,7 +184,8 @@ def test_the_3_0_readme_example_dry_runs(settings: SettingsWrapper) -> None:
     assert out.getvalue() == (
         f"Would start process 'web' with backend '{ASGI_3_0}' (GranianASGIServer):\n"
         "Granian('testsite.asgi:application', interface='asginl', address='0.0.0.0', "
-        "port=8000, workers=4, respawn_failed_workers=True).serve(target_loader=load_application)\n"
+        "port=8000, workers=4, respawn_failed_workers=True, "
+        "workers_kill_timeout=30).serve(target_loader=load_application)\n"
         "Port: set by ARGS['port'].\n"
         "Workers: set by ARGS['workers'].\n"
     )

@@ -72,11 +72,11 @@ def test_every_backend_stops_gracefully_on_sigterm(alias: str) -> None:
         ("uvicorn", None, 30.0),
         ("uvicorn", {"timeout_graceful_shutdown": 20}, 20.0),
         ("uvicorn-wsgi", {"timeout-graceful-shutdown": 45}, 45.0),
-        # Granian joins its workers however long; the bound is workers_kill_timeout, a duration.
+        # The bound is workers_kill_timeout, a duration; prodserver sets 30 s unless ARGS does.
         ("granian-wsgi", None, 30.0),
         ("granian-wsgi", {"workers_kill_timeout": 25}, 25.0),
         ("granian-asgi", "--workers-kill-timeout 40", 40.0),
-        ("granian-asgi", {"workers_kill_timeout": None}, 30.0),  # None leaves Granian's default
+        ("granian-asgi", {"workers_kill_timeout": None}, 30.0),  # None leaves prodserver's default
         # Hypercorn's own default is 3 seconds.
         ("hypercorn", None, 3.0),
         ("hypercorn", {"graceful_timeout": 12}, 12.0),

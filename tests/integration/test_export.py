@@ -105,7 +105,7 @@ def test_kubernetes_manifests_match_the_api_schemas(tmp_path: Path) -> None:
     [container] = web["containers"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/"
     assert container["resources"]["requests"] == {"cpu": "500m", "memory": "192Mi"}
-    # Granian's workers-kill-timeout is unset: the base's graceful timeout, the pause, a margin.
+    # Granian's workers-kill-timeout is prodserver's 30 s default, then the pause and a margin.
     pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert web["terminationGracePeriodSeconds"] > pause + 30
     api = documents["testsite-api.yaml"][0]["spec"]["template"]["spec"]

@@ -189,9 +189,8 @@ class GranianServer(BaseServerBackend):
         return self.entry_switch("PRELOAD", True)
 
     def graceful_timeout(self) -> float:
-        """Granian's ``workers_kill_timeout`` from ARGS. Granian sets no bound of its own (it
-        joins its workers however long they take, and keep-alive clients can hold them open);
-        without the option this is ``DEFAULT_GRACEFUL_TIMEOUT`` (30 s)."""
+        """Granian's ``workers_kill_timeout``: ARGS's, or the ``DEFAULT_GRACEFUL_TIMEOUT`` (30 s)
+        that ``workers.PRODUCTION_DEFAULTS`` passes, Granian having no bound of its own."""
         given = self.granian_call(self.prep_server_args()).kwargs.get("workers_kill_timeout")
         return DEFAULT_GRACEFUL_TIMEOUT if given is None else float(given)
 

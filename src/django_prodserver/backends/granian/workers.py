@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from ...targets import import_target
+from ..base import DEFAULT_GRACEFUL_TIMEOUT
 
 __all__ = ["import_target"]  # re-exported: load_application's workers use it
 
@@ -39,7 +40,13 @@ POOL_OPTIONS = ("blocking_threads", "backpressure")
 # Options this package sets unless ARGS does: Granian's "respawn-failed-workers" is off, so one
 # worker killed (by the OOM killer, say) ends the whole server and the other workers' requests;
 # a production server replaces it, as gunicorn and uvicorn do. ARGS {..: False} turns it off.
-PRODUCTION_DEFAULTS = {"respawn_failed_workers": True}
+# Granian joins a worker that ignores SIGTERM for ever unless "workers-kill-timeout" is set
+# (a worker's own thread, a kept-alive client, or a lost signal: upstream #293, #548, #875; seen
+# here in a CI run, an idle WSGI worker after serving): a stop is bounded as gunicorn's is.
+PRODUCTION_DEFAULTS = {
+    "respawn_failed_workers": True,
+    "workers_kill_timeout": int(DEFAULT_GRACEFUL_TIMEOUT),
+}
 
 # Applications imported by the main process before Granian forks its workers.
 _PRELOADED: dict[str, Any] = {}
