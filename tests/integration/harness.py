@@ -203,6 +203,16 @@ class ServerProcess:
         self._log.close()
 
 
+def wait_for_granian_workers_started(server: ServerProcess, count: int) -> None:
+    # A stop while a worker is still starting is other tests' subject: Granian 1.x then waits
+    # for a worker that missed the signal, and the test would time out on that instead.
+    deadline = time.monotonic() + 30
+    wanted = [f"Started worker-{number}" for number in range(1, count + 1)]
+    while not all(line in server.output for line in wanted):
+        assert time.monotonic() < deadline, f"not all {count} workers started:\n{server.output}"
+        time.sleep(0.2)
+
+
 def _address(hex_address: str) -> str:
     # /proc/net/tcp* write each 32-bit word of the address in host (little-endian) order.
     raw = b"".join(

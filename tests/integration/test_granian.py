@@ -28,6 +28,7 @@ from .harness import (
     free_port,
     run_manage,
     subprocess_env,
+    wait_for_granian_workers_started,
     write_settings,
 )
 
@@ -78,10 +79,7 @@ def test_a_worker_that_does_not_stop_is_killed_after_30_seconds(
     args = {"host": "127.0.0.1", "port": "{port}", "workers": 2}
     server = start_server({"web": {"BACKEND": backend, "ARGS": args}})
     server.wait_ready()
-    deadline = time.monotonic() + 30
-    while not all(f"Started worker-{number}" in server.output for number in (1, 2)):
-        assert time.monotonic() < deadline, server.output
-        time.sleep(0.2)
+    wait_for_granian_workers_started(server, 2)
     stuck = int(re.findall(r"Spawning worker-1 with pid: (\d+)", server.output, re.I)[0])
     os.kill(stuck, signal.SIGSTOP)  # a worker that cannot act on its SIGTERM
     sent = time.monotonic()

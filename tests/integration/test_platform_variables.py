@@ -51,16 +51,6 @@ def wait_for_workers(server: harness.ServerProcess, count: int, timeout: float =
     raise AssertionError(f"{len(workers)} worker processes, not {count}:\n{server.output}")
 
 
-def wait_for_granian_workers_started(server: harness.ServerProcess, count: int) -> None:
-    # A stop while a worker is still starting is other tests' subject: Granian 1.x then waits
-    # for a worker that missed the signal, and the test would time out on that instead.
-    deadline = time.monotonic() + 30
-    wanted = [f"Started worker-{number}" for number in range(1, count + 1)]
-    while not all(line in server.output for line in wanted):
-        assert time.monotonic() < deadline, f"not all {count} workers started:\n{server.output}"
-        time.sleep(0.2)
-
-
 def start(
     start_server: StartServer,
     tmp_path: Path,
@@ -153,7 +143,7 @@ def test_set_counts_as_args(start_server: StartServer, tmp_path: Path) -> None:
     )
     assert harness.listening_addresses(server.port) == {"127.0.0.1"}
     wait_for_workers(server, 3)
-    wait_for_granian_workers_started(server, 3)
+    harness.wait_for_granian_workers_started(server, 3)
     assert server.stop() == 0, server.output
     again = harness.ServerProcess(
         tmp_path,
@@ -164,7 +154,7 @@ def test_set_counts_as_args(start_server: StartServer, tmp_path: Path) -> None:
     try:
         again.wait_ready()
         assert wait_for_workers(again, 2)
-        wait_for_granian_workers_started(again, 2)
+        harness.wait_for_granian_workers_started(again, 2)
         assert again.stop() == 0, again.output
     finally:
         again.kill()

@@ -24,7 +24,7 @@ from ...environment import PlatformOptions
 from ...exceptions import ProdserverError
 from ...option_names import option_name
 from ...redact import shown
-from ..base import DEFAULT_GRACEFUL_TIMEOUT, BaseServerBackend
+from ..base import BaseServerBackend
 from ..preflight import check_addresses_free, import_application
 from . import checks, interfaces, options, static, workers
 from .versions import GRANIAN_PARAMETERS, GRANIAN_VERSION, UPSTREAM_SYNONYMS
@@ -191,8 +191,7 @@ class GranianServer(BaseServerBackend):
     def graceful_timeout(self) -> float:
         """Granian's ``workers_kill_timeout``: ARGS's, or the ``DEFAULT_GRACEFUL_TIMEOUT`` (30 s)
         that ``workers.PRODUCTION_DEFAULTS`` passes, Granian having no bound of its own."""
-        given = self.granian_call(self.prep_server_args()).kwargs.get("workers_kill_timeout")
-        return DEFAULT_GRACEFUL_TIMEOUT if given is None else float(given)
+        return float(self.granian_call(self.prep_server_args()).kwargs["workers_kill_timeout"])
 
     # -- starting --------------------------------------------------------------------------
 
